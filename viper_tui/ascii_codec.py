@@ -1,0 +1,164 @@
+"""The KJLC 392 ASCII protocol as bytes in, typed results out (no I/O).
+
+Wire format (PROTOCOL.md section 3): a command is `#` + two hex address digits + mnemonic [+ argument]
++ CR; a reply is `*` (or `?` for an error) + the address + a space + an 8-character payload + CR,
+13 bytes in all. The gauge never sends LF. Both the gauge client and the simulated gauge use this
+module, so the driver and the simulator cannot disagree about the format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .protocol import (
+    ErrorReply,
+    ProtocolError,
+    Reply,
+    TextReply,
+    TripPoint,
+    classify_pressure,
+)
+
+CR = b"\r"
+REPLY_LENGTH = 13
+PAYLOAD_LENGTH = 8
+
+# Mnemonics of the commands VIPER uses (PROTOCOL.md section 3.3).
+READ_IG = "RD"
+READ_SYSTEM = "RDS"
+READ_CG1 = "RDCG1"
+READ_CG2 = "RDCG2"
+IG_ON = "IG1"
+IG_OFF = "IG0"
+IG_STATUS = "IGS"
+DEGAS_ON = "DG1"
+DEGAS_OFF = "DG0"
+DEGAS_STATUS = "DGS"
+EMISSION_STATUS = "SES"
+VERSION = "VER"
+READ_UNIT = "RU"
+SHUTDOWN_CAUSE = "RS"
+RESET = "RST"
+
+PRESSURE_COMMANDS: tuple[str, str, str] = (READ_IG, READ_CG1, READ_CG2)
+"""One read per channel, in the order of `readings.CHANNELS`."""
+
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[Ee][+-]?\d+)?")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_COMMAND_BODY = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
+
+
+def format_address(address: int) -> str:
+    """Two upper-case hex digits, as the manual's examples and the most complete client send."""
+    if not 0 <= address <= 0xFF:
+        raise ValueError(f"address {address} outside 00-FF")
+    return f"{address:02X}"
+
+
+def encode_command(address: int, command: str) -> bytes:
+    """`encode_command(1, "RD")` -> `b"#01RD\\r"`."""
+    if not _COMMAND_BODY.fullmatch(command) or "#" in command:
+        raise ValueError(f"not a command body: {command!r}")
+    return f"#{format_address(address)}{command}\r".encode("ascii")
+
+
+def decode_reply(raw: bytes, address: int) -> Reply:
+    """Decode one reply, CR included. Raises ProtocolError (and nothing else) for anything invalid.
+
+    Tolerated, because sources disagree or the manual is silent: lower-case hex in the echoed
+    address, the NUL that pads a zero reading (`0.00E+0\\x00`), and the trip-point layout in which
+    a sign replaces the separating space.
+    """
+    if len(raw) != REPLY_LENGTH:
+        raise ProtocolError(f"reply is {len(raw)} bytes, not {REPLY_LENGTH}", raw)
+    if raw[-1:] != CR:
+        raise ProtocolError("reply does not end with CR", raw)
+    try:
+        text = raw[:-1].decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolError("reply is not ASCII", raw) from None
+    lead, addr, sep, payload = text[0], text[1:3], text[3], text[4:]
+    if lead not in "*?":
+        raise ProtocolError("reply does not start with * or ?", raw)
+    if addr.upper() != format_address(address):
+        raise ProtocolError(f"reply is for address {addr!r}, not {format_address(address)}", raw)
+    if payload.endswith("\x00"):  # only a zero reading is padded with NUL
+        payload = payload[:-1]
+        if not _NUMBER.fullmatch(payload) or float(payload) != 0.0:
+            raise ProtocolError("NUL padding on a reply that is not a zero reading", raw)
+    if not _PRINTABLE.fullmatch(payload):
+        raise ProtocolError("reply has non-printable characters", raw)
+    if sep in "+-" and lead == "*":
+        if not _NUMBER.fullmatch(payload.strip()):
+            raise ProtocolError("signed reply is not a number", raw)
+        return TripPoint(float(payload.strip()), on_below=sep == "+")
+    if sep != " ":
+        raise ProtocolError("no space after the address", raw)
+    body = payload.rstrip(" ")
+    if lead == "?":
+        if not body:
+            raise ProtocolError("empty error reply", raw)
+        return ErrorReply(body)
+    if _NUMBER.fullmatch(body):
+        return classify_pressure(float(body))
+    if not body or body != body.lstrip(" "):
+        raise ProtocolError("reply payload is empty or starts with a space", raw)
+    return TextReply(body)
+
+
+# ---- The gauge's side: used by the simulated gauge ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command as the gauge receives it: the address digits as sent, and the body."""
+
+    address: str
+    body: str
+
+    def address_matches(self, address: int) -> bool:
+        """Hex digits compared without regard to case (the manual does not say)."""
+        try:
+            return int(self.address, 16) == address and len(self.address) == 2
+        except ValueError:
+            return False
+
+
+def parse_command(frame: bytes) -> Command:
+    """Parse one command frame without its CR: `b"#01RDCG1"` -> Command("01", "RDCG1")."""
+    try:
+        text = frame.decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolError("command is not ASCII", frame) from None
+    if len(text) < 4 or text[0] != "#" or not _PRINTABLE.fullmatch(text):
+        raise ProtocolError("not a command frame", frame)
+    return Command(text[1:3], text[3:])
+
+
+def format_pressure(value: float, *, zero_with_nul: bool = True) -> str:
+    """A reading as the 8-character payload: `1.53E-06`; exact zero as `0.00E+0` + NUL."""
+    if value == 0.0 and zero_with_nul:
+        return "0.00E+0\x00"
+    text = f"{value:.2E}"
+    if len(text) != PAYLOAD_LENGTH:
+        raise ValueError(f"{value!r} does not fit the 8-character reply")
+    return text
+
+
+def encode_reply(address: int, payload: str, *, error: bool = False, separator: str = " ") -> bytes:
+    """`encode_reply(1, "PROGM OK")` -> `b"*01 PROGM OK\\r"`; payloads are padded to 8 characters."""
+    if len(payload) > PAYLOAD_LENGTH:
+        raise ValueError(f"payload {payload!r} longer than {PAYLOAD_LENGTH}")
+    lead = "?" if error else "*"
+    return f"{lead}{format_address(address)}{separator}{payload:<{PAYLOAD_LENGTH}}\r".encode("ascii")
+
+
+# ---- Interpreting text replies -------------------------------------------------------------
+
+
+def parse_on_off(reply: Reply) -> bool:
+    """`1 IG ON` / `0 DG OFF` and the like -> True / False."""
+    if isinstance(reply, TextReply) and reply.text[:2] in ("1 ", "0 "):
+        return reply.text[0] == "1"
+    raise ProtocolError(f"not an on/off status: {reply!r}")
