@@ -1,0 +1,36 @@
+"""Things that happen during a run besides samples: marks, pauses, interval changes, outages.
+
+Events are recorded in the HDF5 file's `/events` table and shown by every front end. `index` is the
+index of the next sample to be acquired when the event happened, so an event sits between rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class EventKind(str, enum.Enum):
+    """Stored as short fixed-length strings; never rename a value that files already hold."""
+
+    START = "start"  # the run began (text: port, protocol, interval)
+    STOP = "stop"  # the run ended (text: why)
+    MARK = "mark"  # a note from the user
+    PAUSE = "pause"  # recording paused: samples are acquired and shown but not written
+    RESUME = "resume"
+    INTERVAL = "interval"  # the sampling interval changed (text: old -> new)
+    OVERRUN = "overrun"  # a sample overran its slot and skipped to the next free one
+    DISCONNECT = "disconnect"  # the serial port went away
+    RECONNECT = "reconnect"
+    ERROR = "error"  # something worth keeping that is not a channel status
+    RECOVERY = "recovery"  # the store repaired what a crash left (partial rows completed)
+    CONTROL = "control"  # a command sent to the gauge (IG on/off, degas, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    text: str
+    index: int  # the next sample's index in this run
+    time: float  # UNIX time
+    elapsed: float  # seconds since the run started (monotonic clock), as `Timestamp`
