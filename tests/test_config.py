@@ -1,0 +1,122 @@
+"""Config files: the earlier tool's examples verbatim, and one clear line for every mistake."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from viper_tui.config import ConfigError, load_logging, load_serial, override
+
+REPO = Path(__file__).resolve().parent.parent
+GAUGE_EXAMPLE = REPO / "configs/gauge/example-gauge.conf"
+RECORDING_EXAMPLE = REPO / "configs/recording/5-min-intervals.conf"
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_seed_examples_load_verbatim(monkeypatch, tmp_path):
+    monkeypatch.setenv("VIPER_DIR", str(tmp_path))
+    serial = load_serial(GAUGE_EXAMPLE)
+    assert (serial.port, serial.baudrate, serial.address, serial.timeout, serial.min_delay) == (
+        "/dev/ttyUSB0", 19200, 1, 1.0, 0.05)
+    logging = load_logging(RECORDING_EXAMPLE, serial)
+    assert logging.h5file == tmp_path / "data/vacuum_data_5min.h5"
+    assert (logging.store_data, logging.interval, logging.duration) == (True, 5.0, 300)
+    assert logging.missing_value == 0.0
+    assert "[Logging]" in logging.text and logging.source == str(RECORDING_EXAMPLE)
+
+
+def test_viper_dir_falls_back_to_current_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("VIPER_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert load_logging(RECORDING_EXAMPLE).h5file == tmp_path / "data/vacuum_data_5min.h5"
+
+
+def test_home_and_other_variables_expand(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LAB", "chamber-a")
+    path = write(tmp_path, "r.conf", "[Logging]\nh5file = ~/$LAB/${LAB}.h5\n")
+    assert load_logging(path).h5file == tmp_path / "chamber-a/chamber-a.h5"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[Serial]\nbaudrate = 12345\n", "[Serial] baudrate: '12345' is not a baud rate the gauge supports"),
+        ("[Serial]\nbaudrate = fast\n", "[Serial] baudrate: 'fast'"),
+        ("[Serial]\naddress = 100\n", "[Serial] address: '100' is not an address"),
+        ("[Serial]\naddress = G1\n", "[Serial] address: 'G1'"),
+        ("[Serial]\ntimeout = 0\n", "[Serial] timeout: '0'"),
+        ("[Serial]\nmin_delay = 0.01\n", "[Serial] min_delay: '0.01'"),
+        ("[Serial]\nprotocol = morse\n", "[Serial] protocol: 'morse'"),
+        ("[Serial]\nport =\n", "[Serial] port: '' is not a device path or URL"),
+        ("[Gauge]\nport = x\n", "[Serial]: section missing"),
+        ("port = x\n", "not an INI file"),
+    ],
+)
+def test_serial_errors_name_file_section_and_key(tmp_path, text, message):
+    path = write(tmp_path, "g.conf", text)
+    with pytest.raises(ConfigError) as info:
+        load_serial(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[Logging]\ninterval = 5\n", "[Logging] h5file: missing (no default)"),
+        ("[Logging]\nh5file = x.h5\ninterval = -1\n", "[Logging] interval: '-1'"),
+        ("[Logging]\nh5file = x.h5\ninterval = 0.1\n", "[Logging] interval: 0.1 s is shorter than the 0.15 s"),
+        ("[Logging]\nh5file = x.h5\ninterval = nan\n", "[Logging] interval: 'nan'"),
+        ("[Logging]\nh5file = x.h5\nduration = 2.5\n", "[Logging] duration: '2.5'"),
+        ("[Logging]\nh5file = x.h5\nstore_data = maybe\n", "[Logging] store_data: 'maybe' is not true or false"),
+        ("[Logging]\nh5file = x.h5\nmissing_value = 7\n", "[Logging] missing_value: '7'"),
+        ("[Logging]\nh5file = ${NO_SUCH_VARIABLE_HERE}/x.h5\n", "environment variable NO_SUCH_VARIABLE_HERE is not set"),
+    ],
+)
+def test_logging_errors_name_file_section_and_key(tmp_path, text, message):
+    path = write(tmp_path, "r.conf", text)
+    with pytest.raises(ConfigError) as info:
+        load_logging(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+
+
+def test_missing_file_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope.conf: file not found$"):
+        load_serial(tmp_path / "nope.conf")
+
+
+def test_optional_keys(tmp_path):
+    path = write(tmp_path, "r.conf", "[Logging]\nstore_data = false\nmissing_value = NaN\nduration = 0\ninterval = 0\n")
+    logging = load_logging(path)
+    assert logging.h5file is None and not logging.store_data
+    assert math.isnan(logging.missing_value) and logging.duration == 0 and logging.interval == 0
+
+
+def test_min_interval_follows_min_delay(tmp_path):
+    serial = load_serial(write(tmp_path, "g.conf", "[Serial]\nmin_delay = 0.1\n"))
+    path = write(tmp_path, "r.conf", "[Logging]\nh5file = x.h5\ninterval = 0.2\n")
+    with pytest.raises(ConfigError, match="shorter than the 0.3 s"):
+        load_logging(path, serial)
+
+
+def test_command_line_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("VIPER_DIR", str(tmp_path))
+    serial, logging = override(
+        load_serial(GAUGE_EXAMPLE), load_logging(RECORDING_EXAMPLE),
+        port="socket://127.0.0.1:4001", address="0a", interval="0.5", duration="10", h5="~/x.h5",
+    )
+    assert serial.port == "socket://127.0.0.1:4001" and serial.address == 10
+    assert logging.interval == 0.5 and logging.duration == 10
+    assert logging.h5file == Path("~/x.h5").expanduser()
+    with pytest.raises(ConfigError, match=r"^command line: --interval: '-3'"):
+        override(serial, logging, interval="-3")
+    with pytest.raises(ConfigError, match=r"^command line: --interval: 0.05 s is shorter"):
+        override(serial, logging, interval="0.05")

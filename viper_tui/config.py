@@ -1,0 +1,292 @@
+"""The two INI files of the earlier VIPER (`[Serial]` and `[Logging]`), read and validated.
+
+The examples of the earlier tool must keep working verbatim: inline `#` comments after values,
+`${VIPER_DIR}` (the current folder when unset), other environment variables and `~`. Every problem
+is reported as one ConfigError line naming the file, section and key, so the command line can print
+it and exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from .protocol import MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES
+
+T = TypeVar("T")
+
+COMMANDS_PER_SAMPLE = 3  # ASCII: RD, RDCG1, RDCG2
+MAX_INTERVAL = 86400.0  # a day; anything longer is a typo, not a sampling plan
+MAX_TIMEOUT = 60.0
+MISSING_VALUES = {"0": 0.0, "nan": math.nan, "-999": -999.0}
+PROTOCOLS = ("ascii",)
+
+
+class ConfigError(Exception):
+    """One line: `FILE: [Section] key: what is wrong`."""
+
+
+@dataclass(frozen=True)
+class SerialConfig:
+    """`[Serial]`: how to reach the gauge."""
+
+    port: str = "/dev/ttyUSB0"
+    baudrate: int = 19200
+    address: int = 0x01
+    timeout: float = 1.0
+    min_delay: float = MIN_COMMAND_SPACING
+    protocol: str = "ascii"
+    source: str = ""  # the file it came from, for messages
+    text: str = ""  # the file's text, stored with each run
+
+    @property
+    def address_text(self) -> str:
+        return f"{self.address:02X}"
+
+    @property
+    def min_interval(self) -> float:
+        """The shortest interval at which every sample still gets all its reads."""
+        return COMMANDS_PER_SAMPLE * self.min_delay
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """`[Logging]`: what to record, where and how often."""
+
+    h5file: Path | None = None
+    store_data: bool = True
+    interval: float = 5.0
+    duration: int = 300  # number of recordings; 0 = until stopped (the earlier tool's default)
+    missing_value: float = 0.0
+    fsync: bool = True
+    source: str = ""
+    text: str = ""
+
+
+class _Section:
+    """Typed access to one section that knows where it came from, for error messages."""
+
+    def __init__(self, source: str, name: str, section: configparser.SectionProxy | None) -> None:
+        self.source, self.name, self.section = source, name, section
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.source}: [{self.name}] {key}: {problem}")
+
+    def get(self, key: str, default: T, convert: Callable[[str], T], expected: str) -> T:
+        if self.section is None or key not in self.section:
+            if default is _REQUIRED:
+                raise self.error(key, "missing (no default)")
+            return default
+        raw = self.section[key].strip()
+        try:
+            return convert(raw)
+        except (ValueError, TypeError) as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            raise self.error(key, f"{raw!r} is not {expected}{detail}") from None
+
+
+_REQUIRED: object = object()
+
+
+def _read(path: str | os.PathLike[str], section: str) -> tuple[str, str, _Section]:
+    source = os.fspath(path)
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"), interpolation=None)
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as exc:
+        first_line = str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: not an INI file: {first_line}") from None
+    if not parser.has_section(section):
+        raise ConfigError(f"{source}: [{section}]: section missing")
+    return source, text, _Section(source, section, parser[section])
+
+
+# ---- converters: each raises ValueError with a short reason -----------------------------------
+
+
+def parse_bool(raw: str) -> bool:
+    value = configparser.ConfigParser.BOOLEAN_STATES.get(raw.lower())
+    if value is None:
+        raise ValueError()
+    return value
+
+
+def parse_float(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError("not finite")
+    return value
+
+
+def parse_address(raw: str) -> int:
+    if not re.fullmatch(r"[0-9A-Fa-f]{1,2}", raw):
+        raise ValueError("two hex digits 00-FF")
+    return int(raw, 16)
+
+
+def parse_baudrate(raw: str) -> int:
+    rate = int(raw)
+    if rate not in SUPPORTED_BAUDRATES:
+        raise ValueError("the gauge supports " + ", ".join(map(str, SUPPORTED_BAUDRATES)))
+    return rate
+
+
+def parse_timeout(raw: str) -> float:
+    value = parse_float(raw)
+    if not 0 < value <= MAX_TIMEOUT:
+        raise ValueError(f"must be more than 0 and at most {MAX_TIMEOUT:g} s")
+    return value
+
+
+def parse_min_delay(raw: str) -> float:
+    value = parse_float(raw)
+    if not MIN_COMMAND_SPACING <= value <= 10:
+        raise ValueError(f"the manual requires at least {MIN_COMMAND_SPACING} s between commands; at most 10")
+    return value
+
+
+def parse_protocol(raw: str) -> str:
+    value = raw.lower()
+    if value not in PROTOCOLS:
+        raise ValueError("supported: " + ", ".join(PROTOCOLS))
+    return value
+
+
+def parse_interval(raw: str) -> float:
+    value = parse_float(raw)
+    if not 0 <= value <= MAX_INTERVAL:
+        raise ValueError(f"seconds from 0 (as fast as possible) to {MAX_INTERVAL:g}")
+    return value
+
+
+def parse_duration(raw: str) -> int:
+    value = parse_float(raw)
+    if value < 0 or value != int(value):
+        raise ValueError("a whole number of recordings, 0 for no limit")
+    return int(value)
+
+
+def parse_missing_value(raw: str) -> float:
+    try:
+        return MISSING_VALUES[raw.lower()]
+    except KeyError:
+        raise ValueError("one of 0, nan, -999") from None
+
+
+def parse_port(raw: str) -> str:
+    if not raw:
+        raise ValueError("empty")
+    return os.path.expanduser(raw) if raw.startswith("~") else raw
+
+
+def expand_path(raw: str) -> Path:
+    """`${VIPER_DIR}` (the current folder when unset), other variables and `~`."""
+    env = dict(os.environ)
+    env.setdefault("VIPER_DIR", os.getcwd())
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in env:
+            raise ValueError(f"environment variable {name} is not set")
+        return env[name]
+
+    expanded = re.sub(r"\$\{(\w+)\}|\$(\w+)", substitute, raw)
+    if not expanded:
+        raise ValueError("empty")
+    return Path(os.path.expanduser(expanded))
+
+
+# ---- the two files ---------------------------------------------------------------------------
+
+
+def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
+    source, text, s = _read(path, "Serial")
+    d = SerialConfig()
+    config = SerialConfig(
+        port=s.get("port", d.port, parse_port, "a device path or URL"),
+        baudrate=s.get("baudrate", d.baudrate, parse_baudrate, "a baud rate the gauge supports"),
+        address=s.get("address", d.address, parse_address, "an address"),
+        timeout=s.get("timeout", d.timeout, parse_timeout, "a valid timeout"),
+        min_delay=s.get("min_delay", d.min_delay, parse_min_delay, "a valid delay"),
+        protocol=s.get("protocol", d.protocol, parse_protocol, "a protocol"),
+        source=source,
+        text=text,
+    )
+    return config
+
+
+def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = None) -> LoggingConfig:
+    source, text, s = _read(path, "Logging")
+    d = LoggingConfig()
+    store_data = s.get("store_data", d.store_data, parse_bool, "true or false")
+    h5file = s.get("h5file", _REQUIRED if store_data else None, expand_path, "a path")
+    config = LoggingConfig(
+        h5file=h5file,  # type: ignore[arg-type]
+        store_data=store_data,
+        interval=s.get("interval", d.interval, parse_interval, "a valid interval"),
+        duration=s.get("duration", d.duration, parse_duration, "a valid duration"),
+        missing_value=s.get("missing_value", d.missing_value, parse_missing_value, "a missing value"),
+        fsync=s.get("fsync", d.fsync, parse_bool, "true or false"),
+        source=source,
+        text=text,
+    )
+    check_interval(config.interval, serial or SerialConfig(), lambda p: s.error("interval", p))
+    return config
+
+
+def check_interval(interval: float, serial: SerialConfig, error: Callable[[str], Exception]) -> None:
+    """Refuse intervals the bus cannot keep: each sample needs three commands min_delay apart."""
+    if 0 < interval < serial.min_interval:
+        raise error(
+            f"{interval:g} s is shorter than the {serial.min_interval:g} s three reads need at "
+            f"min_delay {serial.min_delay:g}; use 0 for as fast as possible"
+        )
+
+
+# ---- command-line overrides ------------------------------------------------------------------
+
+
+def override(
+    serial: SerialConfig,
+    logging: LoggingConfig,
+    *,
+    port: str | None = None,
+    address: str | None = None,
+    interval: str | None = None,
+    duration: str | None = None,
+    h5: str | None = None,
+) -> tuple[SerialConfig, LoggingConfig]:
+    """Apply `--port` and friends; errors name the flag instead of a file."""
+
+    def convert(flag: str, raw: str, fn: Callable[[str], T], expected: str) -> T:
+        try:
+            return fn(raw.strip())
+        except ValueError as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            raise ConfigError(f"command line: --{flag}: {raw!r} is not {expected}{detail}") from None
+
+    if port is not None:
+        serial = replace(serial, port=convert("port", port, parse_port, "a device path or URL"))
+    if address is not None:
+        serial = replace(serial, address=convert("address", address, parse_address, "an address"))
+    if interval is not None:
+        value = convert("interval", interval, parse_interval, "a valid interval")
+        check_interval(value, serial, lambda p: ConfigError(f"command line: --interval: {p}"))
+        logging = replace(logging, interval=value)
+    if duration is not None:
+        logging = replace(logging, duration=convert("duration", duration, parse_duration, "a valid duration"))
+    if h5 is not None:
+        logging = replace(logging, h5file=convert("h5", h5, expand_path, "a path"), store_data=True)
+    return serial, logging
