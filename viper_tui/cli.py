@@ -1,0 +1,179 @@
+"""The `viper` command: `viper GAUGE_CONF REC_CONF`, as the earlier tool, and `viper --simulate`.
+
+Exit codes: 0 done (duration reached, or stopped by Ctrl-C / SIGTERM), 2 bad usage, config or
+file (one line on stderr, no traceback), 1 anything else (port unusable, disk full during a run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, LoggingConfig, SerialConfig, load_logging, load_serial, override
+from .console import ConsoleFrontEnd
+from .gauge import GaugeClient
+from .recorder import Recorder
+from .store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
+from .transport import SerialTransport
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+SIMULATED_FILE = "viper-simulated.h5"
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit 2."""
+
+
+class PortError(Exception):
+    """The configured port exists but cannot be opened (busy, permissions): exit 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viper",
+        description="Record a KJLC 392 ion gauge controller (IG, CG1, CG2) to HDF5.",
+        epilog="Examples: viper configs/gauge/example-gauge.conf configs/recording/5-min-intervals.conf\n"
+        "          viper --simulate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("configs", nargs="*", metavar="CONF",
+                        help="GAUGE_CONF REC_CONF ([Serial] and [Logging] INI files); with --simulate: [REC_CONF]")
+    parser.add_argument("--version", action="version", version=f"viper {__version__}")
+    parser.add_argument("--headless", action="store_true", help="print one line per sample (no full-screen UI)")
+    sim = parser.add_argument_group("simulated gauge")
+    sim.add_argument("--simulate", action="store_true", help="record the built-in simulated gauge")
+    sim.add_argument("--scenario", default="pumpdown", help="simulated scenario (default: pumpdown)")
+    sim.add_argument("--seed", type=int, default=0, help="simulator random seed (default: 0)")
+    over = parser.add_argument_group("overrides (take precedence over the config files)")
+    over.add_argument("--port", help="serial device, /dev/serial/by-id/... link, socket://HOST:PORT or rfc2217://")
+    over.add_argument("--address", help="gauge address, two hex digits (00-FF)")
+    over.add_argument("--interval", help="seconds between samples (0: as fast as the protocol allows)")
+    over.add_argument("--duration", help="number of recordings (0: until stopped)")
+    over.add_argument("--h5", help="HDF5 file to record to (appended to if it exists)")
+    return parser
+
+
+def load_configs(args: argparse.Namespace) -> tuple[SerialConfig, LoggingConfig]:
+    if args.simulate:
+        if len(args.configs) > 2:
+            raise UsageError("--simulate takes at most GAUGE_CONF REC_CONF")
+        gauge_conf, rec_conf = ([None] + args.configs)[-2:] if args.configs else (None, None)
+    else:
+        if len(args.configs) != 2:
+            raise UsageError("expected GAUGE_CONF REC_CONF (or --simulate)")
+        gauge_conf, rec_conf = args.configs
+    serial = load_serial(gauge_conf) if gauge_conf else SerialConfig()
+    if rec_conf:
+        logging = load_logging(rec_conf, serial)
+    else:
+        logging = LoggingConfig(h5file=Path.cwd() / SIMULATED_FILE, interval=1.0, duration=0)
+    return override(serial, logging, port=args.port, address=args.address, interval=args.interval,
+                    duration=args.duration, h5=args.h5)
+
+
+@contextmanager
+def simulated_port(args: argparse.Namespace, serial: SerialConfig) -> Iterator[str]:
+    """Serve the simulated gauge on a pseudo-terminal for the run; yields its path."""
+    from .simulator import SCENARIOS, PtyServer, SimOptions, SimulatedGauge
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"--scenario: {args.scenario!r} is not one of {', '.join(SCENARIOS)}")
+    device = SimulatedGauge(SimOptions(address=serial.address, scenario=args.scenario, seed=args.seed))
+    with PtyServer(device) as server:
+        yield server.path
+
+
+def open_gauge(serial: SerialConfig) -> GaugeClient:
+    transport = SerialTransport(serial.port, baudrate=serial.baudrate, timeout=serial.timeout,
+                                min_delay=serial.min_delay)
+    client = GaugeClient(transport, serial.address)
+    where = f"{serial.source}: [Serial] port" if serial.source else "--port"
+    if "://" not in serial.port and not os.path.exists(serial.port):
+        raise UsageError(f"{where}: {serial.port} does not exist (is the adapter plugged in? see /dev/serial/by-id/)")
+    try:
+        client.connect()
+    except OSError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PortError(f"{where}: cannot open {serial.port}: {reason}") from None
+    return client
+
+
+def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool) -> Store:
+    run = RunInfo(
+        start_time=time.time(),
+        port=serial.port,
+        address=serial.address_text,
+        protocol=serial.protocol,
+        interval=logging.interval,
+        host=socket.gethostname(),
+        version=__version__,
+        gauge_config=serial.text,
+        recording_config=logging.text,
+        simulated=simulated,
+    )
+    assert logging.h5file is not None
+    return Store.open(logging.h5file, run, missing_value=logging.missing_value, fsync=logging.fsync)
+
+
+def run_headless(recorder: Recorder, logging: LoggingConfig) -> int:
+    """Run the recorder in its own thread; signals (main thread only) ask it to stop."""
+    console = ConsoleFrontEnd(recording=logging.store_data)
+    recorder.subscribe(console.on_sample, console.on_event)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        recorder.stop(f"{signal.Signals(signum).name} received")
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(recorder.run()), name="viper-recorder")
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.25)
+    summary = recorder.summary
+    target = f"to {logging.h5file}" if logging.store_data else "(store_data = false)"
+    print(summary.line(target), flush=True)
+    if summary.failed:
+        print(f"viper: {summary.reason}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with ExitStack() as stack:
+            serial, logging = load_configs(args)
+            if args.simulate:
+                serial = replace(serial, port=stack.enter_context(simulated_port(args, serial)))
+            gauge = open_gauge(serial)
+            stack.callback(gauge.close)
+            store = None
+            if logging.store_data:
+                store = open_store(serial, logging, args.simulate)
+                stack.callback(store.close)
+            recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
+            return run_headless(recorder, logging)
+    except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except (PortError, StoreError) as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"viper: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""The recorder: polls the gauge on a fixed cadence and writes every sample before reporting it.
+
+Sample k of a stretch at one interval is due at anchor + k x interval on the monotonic clock, so
+nothing accumulates (the earlier tool slept `interval` after each slow read and drifted by seconds
+per sample). A sample that overruns its slot skips to the next free slot and says so in an event.
+
+The recorder knows nothing of any user interface. Front ends subscribe to samples and events
+(callbacks run in the recorder's thread; a UI must hand them over to its own thread) and command
+it through thread-safe methods: pause, resume, mark, set_interval, stop.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .events import Event, EventKind
+from .gauge import GaugeClient
+from .readings import CHANNELS, Sample, Status
+
+LATE_TOLERANCE = 0.1
+"""A slot counts as missed when the sample would start more than this fraction of an interval late."""
+
+
+class SampleStore(Protocol):
+    """What the recorder needs of storage (store.Store provides it)."""
+
+    def append(self, sample: Sample) -> None: ...
+    def add_event(self, event: Event) -> None: ...
+
+
+SampleListener = Callable[[Sample], None]
+EventListener = Callable[[Event], None]
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the one summary line at the end."""
+
+    samples: int = 0
+    recorded: int = 0
+    elapsed: float = 0.0
+    reason: str = ""
+    failed: bool = False
+    statuses: list[Counter[Status]] = field(default_factory=lambda: [Counter() for _ in CHANNELS])
+
+    def line(self, target: str) -> str:
+        parts = []
+        for name, counts in zip(CHANNELS, self.statuses):
+            ok = counts.get(Status.OK, 0)
+            others = ", ".join(f"{n} {s.word.lower()}" for s, n in counts.most_common() if s is not Status.OK)
+            parts.append(f"{name} {ok} ok" + (f" ({others})" if others else ""))
+        return (
+            f"{self.recorded} of {self.samples} samples recorded {target} in {self.elapsed:.1f} s; "
+            + "; ".join(parts)
+            + f". Stopped: {self.reason}."
+        )
+
+
+class StoreFailed(Exception):
+    """The store refused a write (disk full, I/O error); recording cannot go on."""
+
+
+class Recorder:
+    """Owns scheduling and storage. `run()` blocks; call it from the thread that owns the port."""
+
+    def __init__(
+        self,
+        gauge: GaugeClient,
+        store: SampleStore | None,
+        *,
+        interval: float,
+        duration: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], float] = time.time,
+    ) -> None:
+        self.gauge = gauge
+        self.store = store
+        self.interval = interval
+        self.duration = duration
+        self.paused = False
+        self._clock = clock
+        self._wallclock = wallclock
+        self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._sample_listeners: list[SampleListener] = []
+        self._event_listeners: list[EventListener] = []
+        self._stopping = ""
+        self._start = 0.0
+        self._next_index = 0
+        self.summary = RunSummary()
+        self.next_due: float | None = None  # monotonic time of the next sample, for countdowns
+        self._interval_changed = False
+
+    # ---- subscriptions and commands (any thread) ---------------------------------------------
+
+    def subscribe(self, on_sample: SampleListener | None = None, on_event: EventListener | None = None) -> None:
+        if on_sample:
+            self._sample_listeners.append(on_sample)
+        if on_event:
+            self._event_listeners.append(on_event)
+
+    def pause(self) -> None:
+        self._commands.put(("pause", None))
+
+    def resume(self) -> None:
+        self._commands.put(("resume", None))
+
+    def mark(self, text: str) -> None:
+        self._commands.put(("mark", text))
+
+    def set_interval(self, seconds: float) -> None:
+        self._commands.put(("interval", float(seconds)))
+
+    def stop(self, reason: str = "stopped by user") -> None:
+        self._commands.put(("stop", reason))
+
+    # ---- the loop (recorder thread) ----------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        self._start = self._clock()
+        anchor, slot = self._start, 0  # sample slots are anchor + slot x interval
+        last_due: float | None = None
+        try:
+            self._emit(EventKind.START, f"{self.gauge.port}, address {self.gauge.address:02X}, "
+                                        f"interval {self.interval:g} s")
+            while not self._stopping:
+                due = anchor + slot * self.interval
+                self.next_due = due
+                outcome = self._wait_until(due)
+                if outcome == "stop":
+                    break
+                if outcome == "interval":  # effective from the slot after the last sample
+                    anchor, slot = self._restart_slots(last_due)
+                    continue
+                self._take_sample()
+                last_due = due
+                if self.duration and self.summary.recorded >= self.duration:
+                    self._stopping = f"{self.duration} recordings done"
+                    break
+                anchor, slot = self._next_slot(anchor, slot)
+            self._emit(EventKind.STOP, self._stopping)
+        except StoreFailed as exc:
+            self.summary.failed = True
+            self._stopping = str(exc)
+            self.store = None
+            self._publish_event(self._event(EventKind.ERROR, str(exc)))
+        finally:
+            self.next_due = None
+            self.summary.elapsed = self._clock() - self._start
+            self.summary.reason = self._stopping
+        return self.summary
+
+    def _next_slot(self, anchor: float, slot: int) -> tuple[float, int]:
+        """The slot after `slot`, or the next free one if the sample overran."""
+        now = self._clock()
+        if self.interval == 0:
+            return now, 0
+        sample_began = anchor + slot * self.interval
+        slot += 1
+        late = now - (anchor + slot * self.interval)
+        if late > LATE_TOLERANCE * self.interval:
+            skipped = math.ceil(late / self.interval)
+            slot += skipped
+            self._emit(
+                EventKind.OVERRUN,
+                f"sample {self._next_index - 1} took {now - sample_began:.3f} s at interval "
+                f"{self.interval:g} s; skipped {skipped} slot{'s' if skipped > 1 else ''}",
+            )
+        return anchor, slot
+
+    def _restart_slots(self, last_due: float | None) -> tuple[float, int]:
+        """Slots at the new interval, counted from the last sample; the first free one is next."""
+        now = self._clock()
+        if self.interval == 0:
+            return now, 0
+        if last_due is None:
+            return self._start, 0
+        slot = max(1, math.ceil((now - last_due) / self.interval - LATE_TOLERANCE))
+        return last_due, slot
+
+    def _wait_until(self, due: float) -> str:
+        """Handle commands until `due`: "due", or "stop", or "interval" when it changed."""
+        while True:
+            remaining = due - self._clock()
+            try:
+                if remaining > 0:
+                    command, arg = self._commands.get(timeout=remaining)
+                else:
+                    command, arg = self._commands.get_nowait()
+            except queue.Empty:
+                if remaining <= 0:
+                    return "due"
+                continue
+            self._handle(command, arg)
+            if self._stopping:
+                return "stop"
+            if command == "interval" and self._interval_changed:
+                self._interval_changed = False
+                return "interval"
+
+    def _handle(self, command: str, arg: Any) -> None:
+        if command == "stop":
+            self._stopping = arg
+        elif command == "pause" and not self.paused:
+            self.paused = True
+            self._emit(EventKind.PAUSE, "recording paused")
+        elif command == "resume" and self.paused:
+            self.paused = False
+            self._emit(EventKind.RESUME, "recording resumed")
+        elif command == "mark":
+            self._emit(EventKind.MARK, arg)
+        elif command == "interval" and arg != self.interval:
+            self._emit(EventKind.INTERVAL, f"{self.interval:g} s -> {arg:g} s")
+            self.interval = arg
+            self._interval_changed = True
+
+    def _take_sample(self) -> None:
+        began = self._clock()
+        wall = self._wallclock()
+        readings = self.gauge.read_all()
+        for change in self.gauge.changes:
+            kind = EventKind.RECONNECT if change.connected else EventKind.DISCONNECT
+            self._emit(kind, change.reason)
+        self.gauge.changes.clear()
+        sample = Sample(self._next_index, began - self._start, wall, readings)
+        self._next_index += 1
+        self.summary.samples += 1
+        if not self.paused:
+            if self.store is not None:
+                self._write(lambda s: s.append(sample))
+                sample = Sample(sample.index, sample.elapsed, sample.time, readings, recorded=True)
+            self.summary.recorded += 1
+            for counts, reading in zip(self.summary.statuses, readings):
+                counts[reading.status] += 1
+        for listener in self._sample_listeners:
+            listener(sample)
+
+    # ---- events ------------------------------------------------------------------------------
+
+    def _event(self, kind: EventKind, text: str) -> Event:
+        return Event(kind, text, self._next_index, self._wallclock(), self._clock() - self._start)
+
+    def _emit(self, kind: EventKind, text: str) -> None:
+        event = self._event(kind, text)
+        if self.store is not None:
+            self._write(lambda s: s.add_event(event))
+        self._publish_event(event)
+
+    def _publish_event(self, event: Event) -> None:
+        for listener in self._event_listeners:
+            listener(event)
+
+    def _write(self, action: Callable[[SampleStore], None]) -> None:
+        from .store import StoreError  # the store module is only needed once there is a store
+
+        try:
+            action(self.store)  # type: ignore[arg-type]
+        except StoreError as exc:
+            raise StoreFailed(str(exc)) from exc
+

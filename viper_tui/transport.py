@@ -1,0 +1,118 @@
+"""A thin serial transport: one command out, one CR-terminated reply back, at a legal pace.
+
+It knows the bus rules (minimum spacing between commands, CR-only replies, adapters that echo),
+not the meaning of the bytes. The port is opened with pyserial's `serial_for_url`, so a device
+path, a `/dev/serial/by-id/...` link, `socket://host:port` (RS485-to-Ethernet gateways) and
+`rfc2217://` all work. Every failure of the port surfaces as OSError (pyserial's SerialException
+is a subclass), which the gauge client treats as an unplugged cable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+CR = b"\r"
+MAX_REPLY = 64  # a valid reply is 13 bytes; stop reading garbage long before a timeout would
+SPACING_MARGIN = 0.002
+"""Added to min_delay: the gauge sees arrival times that jitter by a millisecond or so."""
+
+Opener = Callable[..., Any]
+
+
+class SerialTransport:
+    """Owns the port. Not thread-safe: exactly one thread (the recorder's) talks through it."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = 19200,
+        timeout: float = 1.0,
+        min_delay: float = 0.05,
+        opener: Opener = serial.serial_for_url,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.min_delay = min_delay
+        self._opener = opener
+        self._clock = clock
+        self._port: Any = None
+        self._last_command = -float("inf")
+        self._reply_was_lost = False
+        self.echoes_seen = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def open(self) -> None:
+        """Open exclusively; raises OSError (SerialException) if the port cannot be had."""
+        self.close()
+        self._port = self._opener(
+            self.url,
+            baudrate=self.baudrate,
+            bytesize=serial.EIGHTBITS,
+            parity=serial.PARITY_NONE,
+            stopbits=serial.STOPBITS_ONE,
+            timeout=self.timeout,
+            write_timeout=max(self.timeout, 1.0),
+            exclusive=True,
+        )
+        self._reply_was_lost = False
+
+    def close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except OSError:
+                pass  # an unplugged adapter can fail to close; it is gone either way
+
+    def transact(self, command: bytes, *, expect_reply: bool = True) -> bytes:
+        """Send one command and return what came back up to and including CR.
+
+        The result lacks the CR if the reply was cut short or never came (timeout). Raises OSError
+        if the port is gone (the caller closes and reopens it). Never uses `readline()`, which would
+        wait for an LF the gauge never sends.
+        """
+        port = self._port
+        if port is None:
+            raise serial.SerialException("port is not open")
+        if self._reply_was_lost:
+            # A reply that timed out may still arrive: let it, then drop it, so it cannot be
+            # taken for the answer to the next command.
+            self._wait_until(self._clock() + self.min_delay)
+            self._reply_was_lost = False
+        self._wait_until(self._last_command + self.min_delay + SPACING_MARGIN)
+        port.reset_input_buffer()
+        self._last_command = self._clock()
+        port.write(command)
+        port.flush()
+        if not expect_reply:
+            return b""
+        deadline = self._last_command + self.timeout
+        reply = self._read_frame(port, deadline)
+        if reply == command:  # an RS485 adapter without echo suppression: the real reply follows
+            self.echoes_seen += 1
+            reply = self._read_frame(port, deadline)
+        if not reply.endswith(CR):
+            self._reply_was_lost = True
+        return reply
+
+    def _read_frame(self, port: Any, deadline: float) -> bytes:
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            return b""
+        port.timeout = remaining
+        return bytes(port.read_until(CR, MAX_REPLY))
+
+    def _wait_until(self, when: float) -> None:
+        delay = when - self._clock()
+        if delay > 0:
+            time.sleep(delay)
