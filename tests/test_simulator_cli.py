@@ -1,0 +1,124 @@
+"""`viper-sim` / `python -m viper_tui.simulator` as a user runs it: a real process, a real client."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+from viper_tui.simulator.cli import build_parser, options_from
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start the simulator and return it with its first line (where it serves)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "viper_tui.simulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    return process, line
+
+
+def stop(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[str, str]:
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=5)
+    return out, err
+
+
+def test_serves_on_a_link_until_sigint(tmp_path):
+    link = tmp_path / "gauge"
+    process, line = start("--link", str(link), "--scenario", "ig-off", "--seed", "3")
+    try:
+        expected = rf"viper-sim: serving {re.escape(str(link))} -> /dev/pts/\d+ \(scenario ig-off, address 01\)\n"
+        assert re.fullmatch(expected, line), line
+        with serial.Serial(str(link), 19200, timeout=1) as port:
+            port.write(b"#01RD\r")
+            assert port.read_until(b"\r") == b"*01 9.90E+09\r"
+            time.sleep(0.06)
+            port.write(b"#01VER\r")
+            assert port.read_until(b"\r") == b"*01 3351-100\r"
+            port.write(b"#01IGS\r")  # sent at once: closer than 50 ms
+            assert port.read_until(b"\r") == b"*01 0 IG OFF\r"
+    finally:
+        out, err = stop(process, signal.SIGINT)
+    assert process.returncode == 0, err
+    assert out == "viper-sim: stopped; 3 commands received, 1 closer than 50 ms\n"
+    assert not link.is_symlink()
+
+
+def test_serves_on_tcp_until_sigterm():
+    process, line = start("--tcp", "127.0.0.1:0", "--address", "0A", "--latency", "0")
+    try:
+        match = re.fullmatch(r"viper-sim: serving (socket://127\.0\.0\.1:\d+) \(scenario steady, address 0A\)\n", line)
+        assert match, line
+        port = serial.serial_for_url(match.group(1), timeout=1)
+        try:
+            port.write(b"#0AVER\r")
+            assert port.read_until(b"\r") == b"*0A 3351-100\r"
+        finally:
+            port.close()
+    finally:
+        out, err = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+    assert out == "viper-sim: stopped; 1 commands received, 0 closer than 50 ms\n"
+
+
+def test_verbose_logs_each_exchange_to_stderr(tmp_path):
+    process, line = start("--link", str(tmp_path / "g"), "-v")
+    try:
+        with serial.Serial(str(tmp_path / "g"), timeout=1) as port:
+            port.write(b"#01VER\r")
+            port.read_until(b"\r")
+    finally:
+        _, err = stop(process, signal.SIGINT)
+    assert "b'#01VER' -> b'*01 3351-100\\r'" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--scenario", "vented"],
+        ["--speed", "-1"],
+        ["--address", "100"],
+        ["--address", "zz"],
+        ["--flaky", "2"],
+        ["--tcp", "host:port"],
+        ["--tcp", "1", "--link", "x"],
+        ["--ig-off-value", "9.9E9"],
+    ],
+)
+def test_bad_arguments_exit_2(args):
+    result = subprocess.run(
+        [sys.executable, "-m", "viper_tui.simulator", *args], capture_output=True, text=True, timeout=10
+    )
+    assert result.returncode == 2
+    assert result.stdout == "" and "viper-sim: error:" in result.stderr
+
+
+def test_arguments_map_to_options():
+    args = build_parser().parse_args(
+        "--scenario flaky --flaky 0.3 --unit mbar --old-firmware --no-nul --cg-off 2 --no-auto-on "
+        "--strict-hex --lower-hex-replies --trip-layout space --echo".split()
+    )
+    options = options_from(args)
+    assert (options.scenario, options.flaky_fraction, options.unit) == ("flaky", 0.3, "MBAR")
+    assert not options.has_unit_command and not options.has_ig_diagnostics and not options.zero_with_nul
+    assert options.cg_off == (2,) and options.ig_auto_on is None and options.echo is True
+    assert not options.accept_lowercase_hex and options.reply_hex_case == "lower"
+    assert options.trip_reply_layout == "space"
+    defaults = options_from(build_parser().parse_args([]))
+    assert defaults.echo is None and defaults.flaky_fraction is None and defaults.address == 1
+
+
+def test_console_script_is_installed():
+    script = os.path.join(os.path.dirname(sys.executable), "viper-sim")
+    if not os.path.exists(script):
+        pytest.skip("package not installed with its console scripts")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0 and "--scenario" in result.stdout

@@ -1,0 +1,567 @@
+"""The simulated KJLC 392 as a protocol state machine: bytes in, bytes out, no I/O.
+
+There is no hardware, so every client test talks to this object; it must answer byte for byte as
+PROTOCOL.md section 3 describes. Parsing and formatting go through `ascii_codec`, shared with the
+client, so the two cannot drift apart. Time comes from an injected clock, which makes the state
+machine exactly testable; servers (server.py) move the bytes and apply the reply delays.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from ..ascii_codec import CR, encode_reply, format_pressure, parse_command
+from ..protocol import OVER_RANGE_VALUE, SUPPORTED_BAUDRATES, ErrorKind, ProtocolError
+from .model import CG_MAX, ChamberModel, Pressures, convection_reading
+from .options import UNIT_FACTORS, SimOptions
+
+PROGM_OK = "PROGM OK"
+IG_ERROR_TEXT: dict[int, str] = {
+    0x00: "00 ST OK",
+    0x01: "01 OVPRS",
+    0x02: "02 EMISS",
+    0x08: "08 POWER",
+    0x20: "20 ION C",
+}
+"""RS payloads by IG shutdown cause (PROTOCOL.md 3.3)."""
+OVERPRESSURE = 0x01
+
+TZ_MAX = 0.1
+"""Torr: zero calibration refused when the present or requested pressure is above 100 mTorr."""
+TS_MIN, TS_MAX = 400.0, 1000.0
+"""Torr: span calibration limits (the upper one is a guess, PROTOCOL.md 3.3)."""
+ADDRESS_OFFSETS = {"00": 0x00, "10": 0x10, "20": 0x20, "30": 0x30}
+
+ION_GAUGE_SENSITIVITY = 10.0
+"""Per Torr: ion current = emission current x sensitivity x pressure (typical nitrogen value)."""
+FILAMENT_VOLTS = 1.2
+FILAMENT_AMPS = 2.0
+MAX_PENDING = 256
+"""Bytes kept while waiting for a CR, so endless garbage cannot grow the buffer for ever."""
+
+_NUMBER = r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
+_TRIP_SET = re.compile(rf"SL([AB]?)([+-]) *({_NUMBER})")
+_TRIP_READ = re.compile(r"RL([AB]?)([+-])")
+_CALIBRATE = re.compile(r"T([ZS])(.?) *(.*)")
+_BAUD = re.compile(r"SB *(\d+)")
+_ADDRESS_OFFSET = re.compile(r"SA(.*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Transmission:
+    """Bytes the gauge (or the host's echoing adapter) sends, and when their last byte is out.
+
+    `delay` counts from the moment the bytes passed to `process()` arrived.
+    """
+
+    data: bytes
+    delay: float
+
+
+@dataclass(slots=True)
+class GaugeStats:
+    """What arrived, on the device's clock: the 50 ms rule is the host's duty, so it is measured here."""
+
+    commands: int = 0  # complete command frames seen on the bus (any address)
+    too_close: int = 0  # commands less than `min_spacing` after the previous one
+    gaps: list[float] = field(default_factory=list)  # seconds between consecutive commands
+    replies: int = 0  # replies sent whole
+    dropped: int = 0  # replies swallowed by the flaky fault
+    truncated: int = 0  # replies cut short by the flaky fault
+    last_arrival: float | None = None
+
+
+@dataclass(slots=True)
+class GaugeState:
+    """Everything the controller remembers; FAC and RST reset parts of it."""
+
+    address: int
+    unit: str
+    ig_on: bool
+    ig_error: int
+    degas: bool = False
+    emission_4ma: bool = False
+    filament: int = 1
+    auto_on_armed: bool = False
+    trip_points: dict[str, list[float]] = field(default_factory=dict)  # relay -> [on_below, off_above]
+    cg_zero: dict[int, float] = field(default_factory=dict)  # Torr added to a CG reading
+    cg_span: dict[int, float] = field(default_factory=dict)  # factor applied to a CG reading
+    unl_required: bool = False
+    unlocked: bool = False
+    baudrate: int = 19200
+    parity: str = "N"
+    pending_address_offset: int | None = None
+    pending_baudrate: int | None = None
+    pending_parity: str | None = None
+    silent_until: float = float("-inf")
+
+
+def _fits_reply(value: float) -> bool:
+    """True if `value` can be read back in the 8-character number format (two-digit exponent)."""
+    return value == 0.0 or 1e-99 <= value < 9.995e99
+
+
+def _factory_trip_points() -> dict[str, list[float]]:
+    """Relay I on the IG, relays A/B on the convection gauges: [on_below, off_above]."""
+    return {"": [1.0e-6, 2.0e-6], "A": [1.0e-1, 2.0e-1], "B": [1.0e-1, 2.0e-1]}
+
+
+class SimulatedGauge:
+    """A KJLC 392 in ASCII mode. Feed it the host's bytes; it returns what the gauge sends back."""
+
+    def __init__(self, options: SimOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = opts = options or SimOptions()
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._start = clock()
+        self.model = ChamberModel(
+            opts.scenario, opts.seed, opts.speed, noise=opts.noise, leak_rate=opts.leak_rate, leak_start=opts.leak_start
+        )
+        scenario = self.model.scenario
+        self.flaky_fraction = scenario.flaky_fraction if opts.flaky_fraction is None else opts.flaky_fraction
+        self.echo = scenario.echo if opts.echo is None else opts.echo
+        self._flaky_rng = random.Random(f"flaky/{opts.seed}")
+        self.stats = GaugeStats()
+        self.state = GaugeState(
+            address=opts.address,
+            unit=opts.unit,
+            ig_on=scenario.ig_starts_on and opts.ig_error == 0,
+            ig_error=opts.ig_error,
+            baudrate=opts.baudrate,
+        )
+        self._factory_settings()
+        self._commands = self._command_table()
+        self._pending = bytearray()
+        self._line_free_at = float("-inf")
+        self.on_command: Callable[[bytes, bytes | None], None] | None = None
+        """Called with each command frame and its reply (None: silence); for logging only."""
+        self._advance(self._start)
+
+    # ---- Byte interface -----------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> bytes:
+        """The bytes the gauge sends back now in answer to `data` (echo first in echo mode)."""
+        return b"".join(t.data for t in self.process(data))
+
+    def process(self, data: bytes) -> list[Transmission]:
+        """Like `receive`, but each transmission says when it would be complete on a real line."""
+        with self._lock:  # a server thread feeds bytes while a test may inject a fault
+            return self._process(data)
+
+    def _process(self, data: bytes) -> list[Transmission]:
+        now = self._clock()
+        opts = self.options
+        out: list[Transmission] = []
+        if self.echo and data:
+            out.append(Transmission(bytes(data), opts.wire_time(len(data))))
+        self._pending += data
+        consumed = 0
+        while (end := self._pending.find(CR)) >= 0:
+            frame = bytes(self._pending[:end])
+            del self._pending[: end + 1]
+            consumed += end + 1
+            reply = self._frame(frame, now)
+            if self.on_command is not None and b"#" in frame:
+                self.on_command(frame[frame.rfind(b"#") :], reply)
+            if reply is None:
+                continue
+            reply = self._flaky(reply)
+            if not reply:
+                continue
+            # The reply starts after the command is on the wire plus the latency, and not before
+            # the previous reply has finished; it is complete after its own wire time.
+            baud = self.state.baudrate
+            start = max(now + opts.wire_time(consumed, baud) + opts.reply_latency, self._line_free_at)
+            self._line_free_at = start + opts.wire_time(len(reply), baud)
+            out.append(Transmission(reply, self._line_free_at - now))
+        if len(self._pending) > MAX_PENDING:
+            del self._pending[:-MAX_PENDING]
+        return out
+
+    # ---- Framing, addressing, timing ------------------------------------------------------------
+
+    def _frame(self, frame: bytes, now: float) -> bytes | None:
+        """One CR-terminated frame -> the reply, or None for silence."""
+        start = frame.rfind(b"#")  # '#' starts a frame: stray LF (pyvisa's CRLF) or noise before it is dropped
+        if start < 0:
+            return None
+        frame = frame[start:]
+        too_close = self._count(now)
+        if now < self.state.silent_until or (too_close and self.options.drop_too_close):
+            return None
+        try:
+            command = parse_command(frame)
+        except ProtocolError:
+            # Unreadable body: answer only if the address is unmistakably ours.
+            return self._error(ErrorKind.SYNTAX) if self._addressed(frame[1:3].decode("latin-1")) else None
+        if not self._addressed(command.address):
+            return None
+        self._advance(now)
+        body = command.body.upper() if self.options.accept_lowercase_mnemonics else command.body
+        return self._dispatch(body, now)
+
+    def _count(self, now: float) -> bool:
+        """Record a command's arrival; True if it came sooner than the manual allows."""
+        stats = self.stats
+        stats.commands += 1
+        too_close = False
+        if stats.last_arrival is not None:
+            gap = now - stats.last_arrival
+            stats.gaps.append(gap)
+            if gap < self.options.min_spacing:
+                stats.too_close += 1
+                too_close = True
+        stats.last_arrival = now
+        return too_close
+
+    def _addressed(self, digits: str) -> bool:
+        """Two hex digits naming this unit; lower-case letters only if the option allows them."""
+        if len(digits) != 2 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+            return False
+        if not self.options.accept_lowercase_hex and digits != digits.upper():
+            return False
+        return int(digits, 16) == self.state.address
+
+    def _flaky(self, reply: bytes) -> bytes:
+        """The flaky fault: some replies vanish, some lose their tail (and with it the CR)."""
+        if self.flaky_fraction and self._flaky_rng.random() < self.flaky_fraction:
+            if self._flaky_rng.random() < 0.5:
+                self.stats.dropped += 1
+                return b""
+            self.stats.truncated += 1
+            return reply[: self._flaky_rng.randint(1, len(reply) - 1)]
+        self.stats.replies += 1
+        return reply
+
+    # ---- Controller state over time -------------------------------------------------------------
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds on the device clock since the gauge was created."""
+        return (self._clock() if now is None else now) - self._start
+
+    def _true(self, now: float) -> Pressures:
+        return self.model.true_pressures(self.elapsed(now))
+
+    def _advance(self, now: float) -> None:
+        """Apply what happened since the last command: over-pressure trip, automatic IG switch-on."""
+        state, opts = self.state, self.options
+        chamber = self._true(now).chamber
+        if state.ig_on and chamber > opts.ig_overpressure:
+            state.ig_on = state.degas = False
+            state.ig_error = OVERPRESSURE
+        if opts.ig_auto_on is None:
+            return
+        if chamber >= opts.ig_auto_on:
+            state.auto_on_armed = True
+        elif state.auto_on_armed and not state.ig_on and state.ig_error == 0:
+            state.ig_on, state.auto_on_armed = True, False
+
+    def trip(self, code: int) -> None:
+        """Inject an IG fault (0x02 EMISS, ...): the IG switches off and RS reports the cause."""
+        if code not in IG_ERROR_TEXT or code == 0:
+            raise ValueError(f"unknown IG error code {code:#x}")
+        with self._lock:
+            self.state.ig_on = self.state.degas = False
+            self.state.ig_error = code
+
+    def _factory_settings(self) -> None:
+        """Settings FAC restores (unit aside). Address and comm settings stay, or the host would lose the unit."""
+        state = self.state
+        state.emission_4ma = False
+        state.filament = 1
+        state.trip_points = _factory_trip_points()
+        state.cg_zero = {1: 0.0, 2: 0.0}
+        state.cg_span = {1: 1.0, 2: 1.0}
+        state.unl_required = state.unlocked = False
+
+    def _reset(self, now: float) -> None:
+        """RST behaves like a power cycle: pending settings apply, the IG comes up off."""
+        state = self.state
+        if state.pending_address_offset is not None:
+            state.address = state.pending_address_offset | (state.address & 0x0F)
+        state.baudrate = state.pending_baudrate or state.baudrate
+        state.parity = state.pending_parity or state.parity
+        state.pending_address_offset = state.pending_baudrate = state.pending_parity = None
+        state.ig_on = state.degas = state.unlocked = False
+        state.ig_error = 0
+        state.auto_on_armed = False
+        state.silent_until = now + self.options.reset_time
+        self._pending.clear()
+
+    # ---- Replies --------------------------------------------------------------------------------
+
+    def _reply(self, payload: str, *, error: bool = False, separator: str = " ") -> bytes:
+        raw = encode_reply(self.state.address, payload, error=error, separator=separator)
+        if self.options.reply_hex_case == "lower":
+            raw = raw[:1] + raw[1:3].lower() + raw[3:]
+        return raw
+
+    def _error(self, kind: ErrorKind) -> bytes:
+        return self._reply(kind.value, error=True)
+
+    def _pressure_text(self, torr: float) -> str:
+        """A pressure in the selected unit; the zero reading gets its NUL if so configured."""
+        return format_pressure(torr * UNIT_FACTORS[self.state.unit], zero_with_nul=self.options.zero_with_nul)
+
+    def _ig_text(self, now: float) -> str:
+        if not self.state.ig_on:
+            return self.options.ig_off_value  # a sentinel: never converted
+        return self._pressure_text(self.model.noisy(self._true(now).chamber))
+
+    def _cg_text(self, channel: int, now: float) -> str | None:
+        """A convection reading, or None when the gauge is turned off."""
+        if channel in self.options.cg_off:
+            return None
+        if channel == 2 and self.model.scenario.cg2_unplugged:
+            return format_pressure(OVER_RANGE_VALUE)
+        true = self._true(now)
+        measured = self.model.noisy(true.chamber if channel == 1 else true.foreline)
+        measured = max(0.0, measured * self.state.cg_span[channel] + self.state.cg_zero[channel])
+        if measured > CG_MAX:
+            return format_pressure(OVER_RANGE_VALUE)  # a sentinel: never converted
+        return self._pressure_text(convection_reading(measured))
+
+    def _cg_reply(self, text: str | None) -> bytes | None:
+        if text is not None:
+            return self._reply(text)
+        return None if self.options.cg_off_reply == "silence" else self._error(ErrorKind.INVALID)
+
+    @staticmethod
+    def _diagnostic_text(value: float) -> str:
+        """RDIG* numbers as the one source shows them: exponent zero written as E-00 (1.20E-00)."""
+        return format_pressure(value, zero_with_nul=False).replace("E+00", "E-00")
+
+    # ---- Commands -------------------------------------------------------------------------------
+
+    def _command_table(self) -> dict[str, Callable[[float], bytes | None]]:
+        """Commands without an argument, by mnemonic."""
+        return {
+            "RD": self._rd,
+            "RDS": self._rds,
+            "RDCG1": self._rdcg1,
+            "RDCG2": self._rdcg2,
+            "IG1": self._ig1,
+            "IG0": self._ig0,
+            "IGS": self._igs,
+            "DG1": self._dg1,
+            "DG0": self._dg0,
+            "DGS": self._dgs,
+            "SES": self._ses,
+            "SE0": partial(self._se, False),
+            "SE1": partial(self._se, True),
+            "SF1": partial(self._sf, 1),
+            "SF2": partial(self._sf, 2),
+            "VER": self._ver,
+            "RU": self._ru,
+            "SUT": partial(self._su, "TORR"),
+            "SUM": partial(self._su, "MBAR"),
+            "SUP": partial(self._su, "PASCAL"),
+            "RS": self._rs,
+            "RST": self._rst,
+            "FAC": self._fac,
+            "UNL": self._unl,
+            "TLU": self._tlu,
+            "SPN": partial(self._sp, "N"),
+            "SPO": partial(self._sp, "O"),
+            "SPE": partial(self._sp, "E"),
+            "RDIGC": partial(self._diagnostic, "C"),
+            "RDIGE": partial(self._diagnostic, "E"),
+            "RDIGV": partial(self._diagnostic, "V"),
+            "RDIGI": partial(self._diagnostic, "I"),  # filament current: one driver's name
+            "RDIGA": partial(self._diagnostic, "I"),  # filament current: the other driver's name
+        }
+
+    def _dispatch(self, body: str, now: float) -> bytes | None:
+        handler = self._commands.get(body)
+        if handler is not None:
+            return handler(now)
+        for pattern, method in (
+            (_ADDRESS_OFFSET, self._sa),
+            (_BAUD, self._sb),
+            (_TRIP_SET, self._set_trip),
+            (_TRIP_READ, self._read_trip),
+            (_CALIBRATE, self._calibrate),
+        ):
+            match = pattern.fullmatch(body)
+            if match:
+                return method(match, now)
+        return self._error(ErrorKind.SYNTAX)
+
+    def _rd(self, now: float) -> bytes:
+        return self._reply(self._ig_text(now))
+
+    def _rds(self, now: float) -> bytes | None:
+        if self.state.ig_on:
+            return self._reply(self._ig_text(now))
+        return self._cg_reply(self._cg_text(1, now))
+
+    def _rdcg1(self, now: float) -> bytes | None:
+        return self._cg_reply(self._cg_text(1, now))
+
+    def _rdcg2(self, now: float) -> bytes | None:
+        return self._cg_reply(self._cg_text(2, now))
+
+    def _ig1(self, now: float) -> bytes:
+        state = self.state
+        if state.ig_error or self._true(now).chamber > self.options.ig_overpressure:
+            return self._error(ErrorKind.INVALID)
+        state.ig_on = True
+        return self._reply(PROGM_OK)
+
+    def _ig0(self, now: float) -> bytes:
+        state = self.state
+        state.ig_on = state.degas = False
+        state.ig_error = 0
+        return self._reply(PROGM_OK)
+
+    def _igs(self, now: float) -> bytes:
+        return self._reply("1 IG ON" if self.state.ig_on else "0 IG OFF")
+
+    def _dg1(self, now: float) -> bytes:
+        if not self.state.ig_on or self._true(now).chamber > self.options.degas_max_pressure:
+            return self._error(ErrorKind.INVALID)
+        self.state.degas = True
+        return self._reply(PROGM_OK)
+
+    def _dg0(self, now: float) -> bytes:
+        self.state.degas = False
+        return self._reply(PROGM_OK)
+
+    def _dgs(self, now: float) -> bytes:
+        return self._reply("1 DG ON" if self.state.degas else "0 DG OFF")
+
+    def _ses(self, now: float) -> bytes:
+        return self._reply("4.0MA EM" if self.state.emission_4ma else "0.1MA EM")
+
+    def _se(self, four_ma: bool, now: float) -> bytes:
+        self.state.emission_4ma = four_ma
+        return self._reply(PROGM_OK)
+
+    def _sf(self, filament: int, now: float) -> bytes:
+        self.state.filament = filament
+        return self._reply(PROGM_OK)
+
+    def _ver(self, now: float) -> bytes:
+        return self._reply(self.options.firmware)
+
+    def _ru(self, now: float) -> bytes:
+        if not self.options.has_unit_command:
+            return self._error(ErrorKind.SYNTAX)
+        return self._reply(self.state.unit)
+
+    def _su(self, unit: str, now: float) -> bytes:
+        if not self.options.has_unit_command:
+            return self._error(ErrorKind.SYNTAX)
+        self.state.unit = unit
+        return self._reply(PROGM_OK)
+
+    def _rs(self, now: float) -> bytes:
+        return self._reply(IG_ERROR_TEXT[self.state.ig_error])
+
+    def _rst(self, now: float) -> None:
+        self._reset(now)
+        return None
+
+    def _fac(self, now: float) -> bytes:
+        self._factory_settings()
+        self.state.unit = "TORR"
+        return self._reply(PROGM_OK)
+
+    def _unl(self, now: float) -> bytes:
+        if not self.state.unl_required:
+            return self._error(ErrorKind.SYNTAX)
+        self.state.unlocked = True
+        return self._reply(PROGM_OK)
+
+    def _tlu(self, now: float) -> bytes:
+        state = self.state
+        state.unl_required = not state.unl_required
+        state.unlocked = False
+        return self._reply("1 UL ON" if state.unl_required else "0 UL OFF")
+
+    def _comm_allowed(self) -> bool:
+        """Comm settings need a fresh UNL when the unlock requirement is on; the unlock is used up."""
+        state = self.state
+        allowed = state.unlocked or not state.unl_required
+        state.unlocked = False
+        return allowed
+
+    def _sp(self, parity: str, now: float) -> bytes:
+        if not self._comm_allowed():
+            return self._error(ErrorKind.COMM)
+        self.state.pending_parity = parity  # applies after RST (a pty ignores it anyway)
+        return self._reply(PROGM_OK)
+
+    def _sb(self, match: re.Match[str], now: float) -> bytes:
+        rate = int(match.group(1))
+        if rate not in SUPPORTED_BAUDRATES:
+            return self._error(ErrorKind.SYNTAX)
+        if not self._comm_allowed():
+            return self._error(ErrorKind.COMM)
+        self.state.pending_baudrate = rate
+        return self._reply(PROGM_OK)
+
+    def _sa(self, match: re.Match[str], now: float) -> bytes:
+        offset = ADDRESS_OFFSETS.get(match.group(1))
+        if offset is None:
+            return self._error(ErrorKind.SYNTAX)
+        self.state.pending_address_offset = offset
+        return self._reply(PROGM_OK)
+
+    def _set_trip(self, match: re.Match[str], now: float) -> bytes:
+        relay, sign, value = match.group(1), match.group(2), float(match.group(3))
+        if not _fits_reply(value):
+            return self._error(ErrorKind.SYNTAX)
+        on_below, off_above = self.state.trip_points[relay]
+        if sign == "+":
+            on_below = value
+        else:
+            off_above = value
+        if off_above < on_below:
+            return self._error(ErrorKind.SYNTAX)
+        self.state.trip_points[relay] = [on_below, off_above]
+        return self._reply(PROGM_OK)
+
+    def _read_trip(self, match: re.Match[str], now: float) -> bytes:
+        relay, sign = match.group(1), match.group(2)
+        on_below, off_above = self.state.trip_points[relay]
+        text = format_pressure(on_below if sign == "+" else off_above, zero_with_nul=False)
+        separator = sign if self.options.trip_reply_layout == "sign" else " "
+        return self._reply(text, separator=separator)
+
+    def _calibrate(self, match: re.Match[str], now: float) -> bytes:
+        kind, letter, argument = match.groups()
+        if letter not in ("A", "B") or not re.fullmatch(_NUMBER, argument):
+            return self._error(ErrorKind.SYNTAX)
+        channel = 1 if letter == "A" else 2
+        requested = float(argument) / UNIT_FACTORS[self.state.unit]
+        true = self._true(now)
+        present = true.chamber if channel == 1 else true.foreline
+        if kind == "Z":
+            if present > TZ_MAX or requested > TZ_MAX:
+                return self._error(ErrorKind.INVALID)
+            self.state.cg_zero[channel] = requested - present * self.state.cg_span[channel]
+        else:
+            if present < TS_MIN or not TS_MIN <= requested <= TS_MAX:
+                return self._error(ErrorKind.INVALID)
+            self.state.cg_span[channel] = (requested - self.state.cg_zero[channel]) / present
+        return self._reply(PROGM_OK)
+
+    def _diagnostic(self, which: str, now: float) -> bytes:
+        """Ion current (C), emission current (E), filament volts (V) or amps (I); all 0 with the IG off."""
+        if not self.options.has_ig_diagnostics:
+            return self._error(ErrorKind.SYNTAX)
+        value = 0.0
+        if self.state.ig_on:
+            emission = 4.0e-3 if self.state.emission_4ma else 1.0e-4
+            if which == "C":
+                value = emission * ION_GAUGE_SENSITIVITY * self.model.noisy(self._true(now).chamber)
+            else:
+                value = {"E": emission, "V": FILAMENT_VOLTS, "I": FILAMENT_AMPS}[which]
+        return self._reply(self._diagnostic_text(value))

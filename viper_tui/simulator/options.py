@@ -1,0 +1,115 @@
+"""Every knob of the simulated gauge, including the protocol facts no source pins down.
+
+PROTOCOL.md section 7 lists what is uncertain about the real KJLC 392; each such fact is an option
+here with the most likely value as default, so a client can be tested against the alternatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..protocol import (
+    DEFAULT_ADDRESS,
+    DEFAULT_BAUDRATE,
+    MIN_COMMAND_SPACING,
+    SUPPORTED_BAUDRATES,
+)
+from .model import SCENARIOS
+
+UNIT_FACTORS: dict[str, float] = {"TORR": 1.0, "MBAR": 1.333224, "PASCAL": 133.3224}
+"""Multiply Torr by this to get the unit; the names are the payloads RU sends."""
+
+BITS_PER_CHAR = 10
+"""8N1: start bit, eight data bits, stop bit."""
+
+
+@dataclass(slots=True)
+class SimOptions:
+    """Configuration of one simulated gauge. Invalid values raise ValueError at construction.
+
+    Timing, wire-format, firmware and physics options are read on every command, so a test may
+    change them on a running gauge (`device.options.reply_latency = 0`). Scenario, seed, speed,
+    noise, leak, address, unit, ig_error, echo and flaky_fraction are read once, when the gauge is
+    made; change the running values through the device (`device.echo`, `device.state`).
+    """
+
+    address: int = DEFAULT_ADDRESS
+    scenario: str = "steady"
+    seed: int = 0
+    speed: float = 1.0  # model seconds per clock second
+    noise: float = 0.02  # relative spread of every reading
+    leak_rate: float = 1.0e-8  # Torr per model second, "leak" scenario
+    leak_start: float = 30.0  # model seconds of steady vacuum before the leak opens
+
+    # Timing (PROTOCOL.md section 5: latency undocumented; clients see replies well within 100 ms).
+    reply_latency: float = 0.005  # seconds from the command's CR to the first reply byte
+    simulate_wire_time: bool = True  # add the time the bytes need on the line at `baudrate`
+    baudrate: int = DEFAULT_BAUDRATE
+    min_spacing: float = MIN_COMMAND_SPACING  # the manual's minimum gap between commands
+    drop_too_close: bool = False  # real behaviour undocumented: by default such commands are answered
+    reset_time: float = 1.0  # after RST the unit is silent this long (undocumented)
+
+    # Wire-format details that sources disagree on or leave open.
+    zero_with_nul: bool = True  # CG exact zero as "0.00E+0" + NUL (three drivers) or "0.00E+00"
+    ig_off_value: str = "9.90E+09"  # manual value; one client expects 9.99E+09
+    reply_hex_case: str = "upper"  # letter case of the address echoed in replies: "upper"/"lower"
+    accept_lowercase_hex: bool = True  # "#0a" addresses a unit at 0x0A
+    accept_lowercase_mnemonics: bool = False  # "#01rd" answered, or SYNTX ER
+    trip_reply_layout: str = "sign"  # RL+ reply "*01+4.00E-06" ("sign") or "*01 4.00E-06" ("space")
+    cg_off_reply: str = "silence"  # reading a CG turned off: "silence" or "error" (?01 INVALID)
+
+    # Firmware features.
+    firmware: str = "3351-100"  # VER payload; seen on an IGM402
+    has_unit_command: bool = True  # False: RU and SUT/SUM/SUP give ?01 SYNTX ER (older firmware)
+    has_ig_diagnostics: bool = True  # False: RDIGC/RDIGE/RDIGV/RDIGI/RDIGA give ?01 SYNTX ER
+    unit: str = "TORR"  # TORR, MBAR or PASCAL at power-up
+
+    # Faults and scenario overrides; None means "whatever the scenario says".
+    flaky_fraction: float | None = None  # share of replies dropped or cut short
+    echo: bool | None = None  # echo every byte the host sends, as an RS485 adapter without suppression
+    cg_off: tuple[int, ...] = ()  # convection gauges turned off on the front panel (1 and/or 2)
+    ig_error: int = 0  # IG fault present at power-up: 0x01 OVPRS, 0x02 EMISS, 0x08 POWER, 0x20 ION C
+
+    # Physics of the controller.
+    ig_auto_on: float | None = 1.0e-3  # chamber Torr below which the IG switches itself on (None: never)
+    ig_overpressure: float = 5.0e-2  # chamber Torr above which a running IG trips (RS 01 OVPRS)
+    degas_max_pressure: float = 5.0e-5  # DG1 refused above this (manual)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.scenario not in SCENARIOS:
+            problems.append(f"scenario {self.scenario!r} not one of {', '.join(SCENARIOS)}")
+        if not 0 <= self.address <= 0xFF:
+            problems.append(f"address {self.address} outside 00-FF")
+        if not self.speed > 0:
+            problems.append("speed must be positive")
+        if self.noise < 0 or self.reply_latency < 0 or self.reset_time < 0 or self.min_spacing < 0:
+            problems.append("noise, reply_latency, reset_time and min_spacing must not be negative")
+        if self.baudrate not in SUPPORTED_BAUDRATES:
+            problems.append(f"baudrate {self.baudrate} not one the gauge offers")
+        if len(self.ig_off_value) != 8 or not self.ig_off_value.isascii():
+            problems.append("ig_off_value must be 8 ASCII characters")
+        if self.reply_hex_case not in ("upper", "lower"):
+            problems.append("reply_hex_case must be 'upper' or 'lower'")
+        if self.trip_reply_layout not in ("sign", "space"):
+            problems.append("trip_reply_layout must be 'sign' or 'space'")
+        if self.cg_off_reply not in ("silence", "error"):
+            problems.append("cg_off_reply must be 'silence' or 'error'")
+        if not 0 < len(self.firmware) <= 8 or not self.firmware.isascii():
+            problems.append("firmware must be 1-8 ASCII characters")
+        if self.unit not in UNIT_FACTORS:
+            problems.append(f"unit must be one of {', '.join(UNIT_FACTORS)}")
+        if self.flaky_fraction is not None and not 0.0 <= self.flaky_fraction <= 1.0:
+            problems.append("flaky_fraction must be between 0 and 1")
+        if not set(self.cg_off) <= {1, 2}:
+            problems.append("cg_off may only name gauges 1 and 2")
+        if self.ig_error not in (0, 0x01, 0x02, 0x08, 0x20):
+            problems.append("ig_error must be 0, 0x01, 0x02, 0x08 or 0x20")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def wire_time(self, nbytes: int, baudrate: int | None = None) -> float:
+        """Seconds `nbytes` occupy the line (0 when wire time is not simulated)."""
+        if not self.simulate_wire_time:
+            return 0.0
+        return nbytes * BITS_PER_CHAR / (baudrate or self.baudrate)

@@ -1,0 +1,289 @@
+"""Serve a SimulatedGauge to real pyserial clients: on a pseudo-terminal or on a TCP socket.
+
+A pty looks to pyserial exactly like a USB-RS485 adapter (`serial.Serial(path)`); a TCP socket looks
+like an RS485-to-Ethernet gateway (`serial.serial_for_url("socket://host:port")`). Both can be
+unplugged and plugged back in, so reconnect logic can be tested without hardware. Replies are held
+back by the latency and wire time the device computes, on a background thread that never blocks on
+the client.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import select
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable
+from pathlib import Path
+
+from .device import SimulatedGauge, Transmission
+
+READ_SIZE = 4096
+
+
+class _Outbox:
+    """Transmissions waiting for their due time, sent in the order they were scheduled."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[float, int, bytes]] = []
+        self._order = itertools.count()
+
+    def add(self, arrived: float, transmissions: list[Transmission]) -> None:
+        for t in transmissions:
+            heapq.heappush(self._queue, (arrived + t.delay, next(self._order), t.data))
+
+    def timeout(self, now: float) -> float | None:
+        """Seconds until the next transmission is due (None: nothing waiting)."""
+        return max(0.0, self._queue[0][0] - now) if self._queue else None
+
+    def due(self, now: float) -> list[bytes]:
+        ready = []
+        while self._queue and self._queue[0][0] <= now:
+            ready.append(heapq.heappop(self._queue)[2])
+        return ready
+
+
+class _Serving:
+    """A background thread with a wake-up pipe, so stop() returns at once instead of after a poll."""
+
+    def __init__(self, name: str, target: Callable[[threading.Event, int], None]) -> None:
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=target, args=(self._stop, self._wake_r), name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        os.write(self._wake_w, b"x")
+        self._thread.join()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+
+class PtyServer:
+    """The gauge behind a pseudo-terminal; `.path` (or the stable `.link`) is what the client opens."""
+
+    def __init__(self, device: SimulatedGauge, link: str | os.PathLike[str] | None = None) -> None:
+        self.device = device
+        self.link: str | None = os.fspath(link) if link is not None else None
+        """The stable name (like /dev/serial/by-id/...): a symlink to the current pty while plugged."""
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._path: str | None = None
+        self._serving: _Serving | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> str:
+        """The slave side, e.g. /dev/pts/7; changes on every replug."""
+        if self._path is None:
+            raise RuntimeError("the pty server is not running")
+        return self._path
+
+    @property
+    def plugged(self) -> bool:
+        return self._serving is not None
+
+    def start(self) -> PtyServer:
+        with self._lock:
+            if self._serving is None:
+                self._plug()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self._unplug()
+
+    def unplug(self) -> None:
+        """As if the USB cable were pulled: the client's next read or write raises OSError."""
+        self.stop()
+
+    def replug(self) -> None:
+        """A new pty (new /dev/pts path); the link is pointed at it, like udev's by-id link."""
+        with self._lock:
+            self._unplug()
+            self._plug()
+
+    def __enter__(self) -> PtyServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _plug(self) -> None:
+        master, slave = os.openpty()
+        # Raw at once: a fresh slave echoes and turns CR into LF until pyserial opens it, and a
+        # reply written before that would come back mangled (RELIABILITY.md section 4).
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._master, self._slave, self._path = master, slave, os.ttyname(slave)
+        if self.link is not None:
+            _point_link(self.link, self._path)
+        self._serving = _Serving(f"viper-sim pty {self._path}", self._serve)
+
+    def _unplug(self) -> None:
+        if self._serving is None:
+            return
+        self._serving.stop()
+        self._serving = None
+        if self.link is not None and _link_target(self.link) == self._path:
+            os.unlink(self.link)
+        # Closing the master hangs up the slave: the client sees what a pulled USB adapter gives.
+        # Our own slave fd was kept open only so the master never reads EIO between clients.
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._slave = self._path = None
+
+    def _serve(self, stop: threading.Event, wake: int) -> None:
+        master = self._master
+        assert master is not None
+        outbox = _Outbox()
+        while not stop.is_set():
+            readable, _, _ = select.select([master, wake], [], [], outbox.timeout(time.monotonic()))
+            if master in readable:
+                try:
+                    data = os.read(master, READ_SIZE)
+                except BlockingIOError:
+                    data = b""
+                except OSError:
+                    return
+                if data:
+                    outbox.add(time.monotonic(), self.device.process(data))
+            for data in outbox.due(time.monotonic()):
+                try:
+                    os.write(master, data)
+                except BlockingIOError:
+                    pass  # nobody reads and the pty buffer is full: the bytes are lost, as on a wire
+                except OSError:
+                    return
+
+
+class TcpServer:
+    """The gauge behind a TCP port, as an RS485-to-Ethernet gateway; one client at a time."""
+
+    def __init__(self, device: SimulatedGauge, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.device = device
+        self.host = host
+        self.port = port
+        self._listener: socket.socket | None = None
+        self._serving: _Serving | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """`socket://HOST:PORT` for `serial.serial_for_url`; the port is fixed once started."""
+        if self._listener is None:
+            raise RuntimeError("the TCP server is not running")
+        return f"socket://{self.host}:{self.port}"
+
+    @property
+    def plugged(self) -> bool:
+        return self._serving is not None
+
+    def start(self) -> TcpServer:
+        with self._lock:
+            if self._serving is None:
+                self._plug()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self._unplug()
+
+    def unplug(self) -> None:
+        """As if the gateway lost power: the connection closes and new ones are refused."""
+        self.stop()
+
+    def replug(self) -> None:
+        """Listen again on the same port."""
+        with self._lock:
+            self._unplug()
+            self._plug()
+
+    def __enter__(self) -> TcpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _plug(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self.port))
+            listener.listen(4)
+        except OSError:
+            listener.close()
+            raise
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._serving = _Serving(f"viper-sim tcp {self.port}", self._serve)
+
+    def _unplug(self) -> None:
+        if self._serving is None:
+            return
+        self._serving.stop()
+        self._serving = None
+        assert self._listener is not None
+        self._listener.close()
+        self._listener = None
+
+    def _serve(self, stop: threading.Event, wake: int) -> None:
+        listener = self._listener
+        assert listener is not None
+        client: socket.socket | None = None
+        outbox = _Outbox()
+        try:
+            while not stop.is_set():
+                watched: list[socket.socket | int] = [listener, wake]
+                if client is not None:
+                    watched.append(client)
+                readable, _, _ = select.select(watched, [], [], outbox.timeout(time.monotonic()))
+                if client is not None and client in readable:
+                    try:
+                        data = client.recv(READ_SIZE)
+                    except OSError:
+                        data = b""
+                    if data:
+                        outbox.add(time.monotonic(), self.device.process(data))
+                    else:  # the host hung up; handled before accepting, so it can reconnect at once
+                        client.close()
+                        client, outbox = None, _Outbox()
+                if listener in readable:
+                    incoming, _ = listener.accept()
+                    if client is None:
+                        client = incoming
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    else:
+                        incoming.close()  # the gateway serves one host at a time
+                for data in outbox.due(time.monotonic()):
+                    if client is None:
+                        break
+                    try:
+                        client.sendall(data)
+                    except OSError:
+                        client.close()
+                        client, outbox = None, _Outbox()
+        finally:
+            if client is not None:
+                client.close()
+
+
+def _point_link(link: str, target: str) -> None:
+    """Make `link` point at `target` atomically: a client never sees it missing or half made."""
+    path = Path(link)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
+
+
+def _link_target(link: str) -> str | None:
+    try:
+        return os.readlink(link)
+    except OSError:
+        return None
