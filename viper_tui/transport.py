@@ -9,8 +9,10 @@ is a subclass), which the gauge client treats as an unplugged cable.
 
 from __future__ import annotations
 
+import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import serial
@@ -21,6 +23,15 @@ SPACING_MARGIN = 0.002
 """Added to min_delay: the gauge sees arrival times that jitter by a millisecond or so."""
 
 Opener = Callable[..., Any]
+
+
+@contextmanager
+def _port_errors() -> Iterator[None]:
+    """termios.error (tcflush, tcsetattr on a vanished tty) is not an OSError: make it one."""
+    try:
+        yield
+    except termios.error as exc:
+        raise serial.SerialException(f"port failed: {exc.args[-1] if exc.args else exc}") from None
 
 
 class SerialTransport:
@@ -45,7 +56,9 @@ class SerialTransport:
         self._port: Any = None
         self._last_command = -float("inf")
         self._reply_was_lost = False
+        self._gauge_silent = False
         self.echoes_seen = 0
+        self.late_replies_dropped = 0
 
     @property
     def is_open(self) -> bool:
@@ -54,16 +67,17 @@ class SerialTransport:
     def open(self) -> None:
         """Open exclusively; raises OSError (SerialException) if the port cannot be had."""
         self.close()
-        self._port = self._opener(
-            self.url,
-            baudrate=self.baudrate,
-            bytesize=serial.EIGHTBITS,
-            parity=serial.PARITY_NONE,
-            stopbits=serial.STOPBITS_ONE,
-            timeout=self.timeout,
-            write_timeout=max(self.timeout, 1.0),
-            exclusive=True,
-        )
+        with _port_errors():
+            self._port = self._opener(
+                self.url,
+                baudrate=self.baudrate,
+                bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_NONE,
+                stopbits=serial.STOPBITS_ONE,
+                timeout=self.timeout,
+                write_timeout=max(self.timeout, 1.0),
+                exclusive=True,
+            )
         self._reply_was_lost = False
 
     def close(self) -> None:
@@ -84,11 +98,12 @@ class SerialTransport:
         port = self._port
         if port is None:
             raise serial.SerialException("port is not open")
+        with _port_errors():
+            return self._transact(port, command, expect_reply)
+
+    def _transact(self, port: Any, command: bytes, expect_reply: bool) -> bytes:
         if self._reply_was_lost:
-            # A reply that timed out may still arrive: let it, then drop it, so it cannot be
-            # taken for the answer to the next command.
-            self._wait_until(self._clock() + self.min_delay)
-            self._reply_was_lost = False
+            self._drain_late_reply(port)
         self._wait_until(self._last_command + self.min_delay + SPACING_MARGIN)
         port.reset_input_buffer()
         self._last_command = self._clock()
@@ -101,9 +116,27 @@ class SerialTransport:
         if reply == command:  # an RS485 adapter without echo suppression: the real reply follows
             self.echoes_seen += 1
             reply = self._read_frame(port, deadline)
-        if not reply.endswith(CR):
+        if reply.endswith(CR):
+            self._gauge_silent = False
+        else:
             self._reply_was_lost = True
         return reply
+
+    def _drain_late_reply(self, port: Any) -> None:
+        """Wait for a reply that timed out and drop it, so it cannot answer the next command.
+
+        ASCII replies do not say which command they answer, so a late one would otherwise shift
+        into the next channel. The wait is one more timeout, or only min_delay once the gauge has
+        shown itself silent (no late reply came), so a dead gauge does not double every read.
+        """
+        self._reply_was_lost = False
+        wait = self.min_delay if self._gauge_silent else self.timeout
+        late = self._read_frame(port, self._clock() + wait)
+        if late:
+            self.late_replies_dropped += 1
+            self._gauge_silent = False
+        else:
+            self._gauge_silent = True
 
     def _read_frame(self, port: Any, deadline: float) -> bytes:
         remaining = deadline - self._clock()

@@ -1,0 +1,95 @@
+"""The serial transport against the simulated gauge on a real pseudo-terminal."""
+
+import time
+
+import pytest
+
+from viper_tui.transport import SerialTransport
+
+
+def open_transport(port: str, **kwargs) -> SerialTransport:
+    transport = SerialTransport(port, **kwargs)
+    transport.open()
+    return transport
+
+
+def test_reply_is_read_up_to_cr_without_waiting_for_the_timeout(serve_gauge):
+    server = serve_gauge()
+    transport = open_transport(server.path, timeout=5.0)
+    try:
+        began = time.monotonic()
+        reply = transport.transact(b"#01VER\r")
+        took = time.monotonic() - began
+    finally:
+        transport.close()
+    assert reply == b"*01 3351-100\r"
+    assert took < 2.5  # readline() would sit for the whole 5 s: the gauge sends no LF
+
+
+def test_commands_are_spaced_by_min_delay(serve_gauge):
+    server = serve_gauge()
+    transport = open_transport(server.path, min_delay=0.05)
+    try:
+        for _ in range(12):
+            assert transport.transact(b"#01RD\r").endswith(b"\r")
+    finally:
+        transport.close()
+    stats = server.device.stats
+    assert stats.commands == 12
+    assert stats.too_close == 0
+    assert min(stats.gaps) >= 0.05
+
+
+def test_adapter_echo_is_skipped(serve_gauge):
+    server = serve_gauge(scenario="echo")
+    transport = open_transport(server.path)
+    try:
+        replies = [transport.transact(b"#01VER\r") for _ in range(3)]
+    finally:
+        transport.close()
+    assert replies == [b"*01 3351-100\r"] * 3
+    assert transport.echoes_seen == 3
+
+
+def test_silence_gives_an_empty_reply_after_the_timeout(serve_gauge):
+    server = serve_gauge(address=2)
+    transport = open_transport(server.path, timeout=0.2)
+    try:
+        assert transport.transact(b"#01RD\r") == b""
+    finally:
+        transport.close()
+
+
+def test_a_late_reply_is_never_taken_for_the_next_one(serve_gauge):
+    """A reply that arrives after the timeout must not shift into the next command's answer."""
+    server = serve_gauge(reply_latency=0.3)
+    transport = open_transport(server.path, timeout=0.2)
+    try:
+        assert transport.transact(b"#01VER\r") == b""  # the version reply comes 0.1 s too late
+        server.device.options.reply_latency = 0.0
+        assert transport.transact(b"#01IGS\r") == b"*01 1 IG ON \r"
+    finally:
+        transport.close()
+
+
+def test_unplug_raises_oserror(serve_gauge):
+    server = serve_gauge()
+    transport = open_transport(server.path)
+    try:
+        assert transport.transact(b"#01VER\r").endswith(b"\r")
+        server.unplug()
+        with pytest.raises(OSError):
+            for _ in range(3):
+                transport.transact(b"#01VER\r")
+    finally:
+        transport.close()
+
+
+def test_port_is_opened_exclusively(serve_gauge):
+    server = serve_gauge()
+    first = open_transport(server.path)
+    try:
+        with pytest.raises(OSError, match="exclusively"):
+            open_transport(server.path)
+    finally:
+        first.close()
