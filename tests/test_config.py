@@ -120,3 +120,10 @@ def test_command_line_overrides(monkeypatch, tmp_path):
         override(serial, logging, interval="-3")
     with pytest.raises(ConfigError, match=r"^command line: --interval: 0.05 s is shorter"):
         override(serial, logging, interval="0.05")
+
+
+def test_channel_names_are_optional(tmp_path):
+    assert load_serial(GAUGE_EXAMPLE).names == ("Chamber", "Chamber", "Foreline")
+    assert load_serial(write(tmp_path, "g.conf", "[Serial]\n")).names == ("", "", "")
+    with pytest.raises(ConfigError, match=r"\[Channels\] cg2: 'x{30}'"):
+        load_serial(write(tmp_path, "g.conf", "[Serial]\n[Channels]\nCG2 = " + "x" * 30 + "\n"))

@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("configs", nargs="*", metavar="CONF",
                         help="GAUGE_CONF REC_CONF ([Serial] and [Logging] INI files); with --simulate: [REC_CONF]")
     parser.add_argument("--version", action="version", version=f"viper {__version__}")
-    parser.add_argument("--headless", action="store_true", help="print one line per sample (no full-screen UI)")
+    parser.add_argument("--headless", action="store_true",
+                        help="print one line per sample instead of the full-screen monitor "
+                             "(the default when stdout is not a terminal)")
     sim = parser.add_argument_group("simulated gauge")
     sim.add_argument("--simulate", action="store_true", help="record the built-in simulated gauge")
     sim.add_argument("--scenario", default="pumpdown", help="simulated scenario (default: pumpdown)")
@@ -149,6 +151,24 @@ def run_headless(recorder: Recorder, logging: LoggingConfig) -> int:
     return EXIT_OK
 
 
+def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool) -> int:
+    """The full-screen monitor; the summary line is printed after it leaves the screen."""
+    from .ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
+
+    info = MonitorInfo(port=serial.port, protocol=serial.protocol, address=serial.address_text,
+                       h5file=logging.h5file if logging.store_data else None, simulated=simulated,
+                       names=serial.names, min_interval=serial.min_interval)
+    app = ViperApp(recorder, info, store_data=logging.store_data)
+    code = app.run()
+    summary = recorder.summary
+    target = f"to {logging.h5file}" if logging.store_data else "(store_data = false)"
+    print(summary.line(target), flush=True)
+    if summary.failed:
+        print(f"viper: {summary.reason}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    return code if isinstance(code, int) else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -163,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                 store = open_store(serial, logging, args.simulate)
                 stack.callback(store.close)
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
-            return run_headless(recorder, logging)
+            if args.headless or not sys.stdout.isatty():
+                return run_headless(recorder, logging)
+            return run_monitor(recorder, serial, logging, args.simulate)
     except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except (PortError, StoreError) as exc:

@@ -42,6 +42,7 @@ class SerialConfig:
     timeout: float = 1.0
     min_delay: float = MIN_COMMAND_SPACING
     protocol: str = "ascii"
+    names: tuple[str, str, str] = ("", "", "")  # from the optional [Channels] section
     source: str = ""  # the file it came from, for messages
     text: str = ""  # the file's text, stored with each run
 
@@ -94,7 +95,7 @@ class _Section:
 _REQUIRED: object = object()
 
 
-def _read(path: str | os.PathLike[str], section: str) -> tuple[str, str, _Section]:
+def _read(path: str | os.PathLike[str], section: str) -> tuple[str, str, _Section, configparser.ConfigParser]:
     source = os.fspath(path)
     try:
         text = Path(source).read_text(encoding="utf-8")
@@ -110,7 +111,7 @@ def _read(path: str | os.PathLike[str], section: str) -> tuple[str, str, _Sectio
         raise ConfigError(f"{source}: not an INI file: {first_line}") from None
     if not parser.has_section(section):
         raise ConfigError(f"{source}: [{section}]: section missing")
-    return source, text, _Section(source, section, parser[section])
+    return source, text, _Section(source, section, parser[section]), parser
 
 
 # ---- converters: each raises ValueError with a short reason -----------------------------------
@@ -185,6 +186,12 @@ def parse_missing_value(raw: str) -> float:
         raise ValueError("one of 0, nan, -999") from None
 
 
+def parse_name(raw: str) -> str:
+    if len(raw) > 20 or not raw.isprintable():
+        raise ValueError("at most 20 printable characters")
+    return raw
+
+
 def parse_port(raw: str) -> str:
     if not raw:
         raise ValueError("empty")
@@ -212,8 +219,10 @@ def expand_path(raw: str) -> Path:
 
 
 def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
-    source, text, s = _read(path, "Serial")
+    source, text, s, parser = _read(path, "Serial")
     d = SerialConfig()
+    channels = _Section(source, "Channels", parser["Channels"] if parser.has_section("Channels") else None)
+    names = tuple(channels.get(code.lower(), "", parse_name, "a name") for code in ("IG", "CG1", "CG2"))
     config = SerialConfig(
         port=s.get("port", d.port, parse_port, "a device path or URL"),
         baudrate=s.get("baudrate", d.baudrate, parse_baudrate, "a baud rate the gauge supports"),
@@ -221,6 +230,7 @@ def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
         timeout=s.get("timeout", d.timeout, parse_timeout, "a valid timeout"),
         min_delay=s.get("min_delay", d.min_delay, parse_min_delay, "a valid delay"),
         protocol=s.get("protocol", d.protocol, parse_protocol, "a protocol"),
+        names=names,  # type: ignore[arg-type]
         source=source,
         text=text,
     )
@@ -228,7 +238,7 @@ def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
 
 
 def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = None) -> LoggingConfig:
-    source, text, s = _read(path, "Logging")
+    source, text, s, _ = _read(path, "Logging")
     d = LoggingConfig()
     store_data = s.get("store_data", d.store_data, parse_bool, "true or false")
     h5file = s.get("h5file", _REQUIRED if store_data else None, expand_path, "a path")

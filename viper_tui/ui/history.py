@@ -1,0 +1,140 @@
+"""Pressure history for the screen, bounded in memory however long the run.
+
+Samples go into a raw ring (the last few thousand) and into time buckets of 10 s, 5 min and 1 h,
+each a ring too, so a window of 10 minutes is drawn from raw samples and a window of weeks from
+hourly buckets. Values are kept as log10(pressure): the chart and the trend work in decades, and
+averaging logs gives the geometric mean, the honest average of a quantity spanning decades.
+Missing values are NaN and stay gaps; they are never drawn as zeros or as 9.9E+09 spikes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..readings import Sample
+
+RAW_CAPACITY = 4096
+TIERS: tuple[tuple[float, int], ...] = ((10.0, 8640), (300.0, 8928), (3600.0, 8760))
+"""(bucket seconds, buckets kept): 24 h of 10 s buckets, 31 days of 5 min, a year of hours."""
+
+TREND_WINDOW = 60.0  # seconds of history a trend is fitted over
+
+
+def log_values(sample: Sample) -> tuple[float, float, float]:
+    """log10 of each channel's pressure, NaN where there is no positive value."""
+    return tuple(  # type: ignore[return-value]
+        math.log10(r.value) if r.has_value and r.value > 0 else math.nan for r in sample.readings
+    )
+
+
+@dataclass
+class _Bucket:
+    start: float
+    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0])
+
+    def add(self, values: Sequence[float]) -> None:
+        for i, v in enumerate(values):
+            if not math.isnan(v):
+                self.sums[i] += v
+                self.counts[i] += 1
+
+    def point(self, width: float) -> tuple[float, float, float, float]:
+        means = [s / c if c else math.nan for s, c in zip(self.sums, self.counts)]
+        return (self.start + width / 2, means[0], means[1], means[2])
+
+
+class _Tier:
+    def __init__(self, width: float, capacity: int) -> None:
+        self.width = width
+        self.buckets: deque[_Bucket] = deque(maxlen=capacity)
+
+    def add(self, t: float, values: Sequence[float]) -> None:
+        start = math.floor(t / self.width) * self.width
+        if not self.buckets or self.buckets[-1].start != start:
+            self.buckets.append(_Bucket(start))
+        self.buckets[-1].add(values)
+
+    @property
+    def oldest(self) -> float:
+        return self.buckets[0].start if self.buckets else math.inf
+
+
+Point = tuple[float, float, float, float]  # (time, log10 IG, log10 CG1, log10 CG2)
+
+
+class History:
+    """Keeps what the chart, sparklines and trends need. Times are UNIX seconds."""
+
+    def __init__(self, raw_capacity: int = RAW_CAPACITY) -> None:
+        self.raw: deque[Point] = deque(maxlen=raw_capacity)
+        self.tiers = [_Tier(width, capacity) for width, capacity in TIERS]
+        self.samples = 0
+        self.first_time: float | None = None
+
+    def add(self, sample: Sample) -> None:
+        values = log_values(sample)
+        self.raw.append((sample.time, *values))
+        for tier in self.tiers:
+            tier.add(sample.time, values)
+        self.samples += 1
+        if self.first_time is None:
+            self.first_time = sample.time
+
+    def window(self, seconds: float | None, now: float, max_points: int) -> list[Point]:
+        """Points covering the last `seconds` (None: everything), at most about `max_points`."""
+        since = -math.inf if seconds is None else now - seconds
+        if self.raw and self.raw[0][0] <= max(since, self.first_time or -math.inf):
+            points = [p for p in self.raw if p[0] >= since]
+        else:
+            points = []
+            for tier in self.tiers:
+                if tier.oldest <= max(since, self.first_time or -math.inf) or tier is self.tiers[-1]:
+                    points = [b.point(tier.width) for b in tier.buckets if b.start + tier.width >= since]
+                    break
+        return downsample(points, max_points)
+
+    def recent(self, channel: int, count: int) -> list[float]:
+        """The last `count` valid log values of one channel, for a sparkline."""
+        values: list[float] = []
+        for point in reversed(self.raw):
+            v = point[channel + 1]
+            if not math.isnan(v):
+                values.append(v)
+                if len(values) == count:
+                    break
+        values.reverse()
+        return values
+
+    def trend(self, channel: int, now: float, window: float = TREND_WINDOW) -> float | None:
+        """Least-squares slope in decades per minute over the last `window` seconds."""
+        pts = [(p[0], p[channel + 1]) for p in self.raw if p[0] >= now - window and not math.isnan(p[channel + 1])]
+        if len(pts) < 3:
+            return None
+        n = len(pts)
+        mean_t = sum(t for t, _ in pts) / n
+        mean_v = sum(v for _, v in pts) / n
+        var = sum((t - mean_t) ** 2 for t, _ in pts)
+        if var < 1e-9:
+            return None
+        slope = sum((t - mean_t) * (v - mean_v) for t, v in pts) / var
+        return slope * 60.0
+
+
+def downsample(points: list[Point], max_points: int) -> list[Point]:
+    """Average consecutive points (log means, NaN-aware) so at most `max_points` remain."""
+    if len(points) <= max_points or max_points <= 0:
+        return points
+    step = math.ceil(len(points) / max_points)
+    out: list[Point] = []
+    for i in range(0, len(points), step):
+        group = points[i : i + step]
+        columns = []
+        for c in range(1, 4):
+            vals = [p[c] for p in group if not math.isnan(p[c])]
+            columns.append(sum(vals) / len(vals) if vals else math.nan)
+        out.append((group[len(group) // 2][0], columns[0], columns[1], columns[2]))
+    return out

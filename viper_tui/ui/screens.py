@@ -1,0 +1,138 @@
+"""Modal screens: a note for a mark, a new interval, quit confirmation, and help."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Static
+
+MAX_INTERVAL = 86400.0
+
+
+class MarkScreen(ModalScreen[str | None]):
+    """Ask for a note; Enter saves it, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Mark an event: note (Enter saves, Escape cancels)")
+            yield Input(placeholder="e.g. opened valve V3", max_length=200, id="note")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or "mark")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class IntervalValidator(Validator):
+    """0 (as fast as the bus allows) or between the protocol's minimum and a day."""
+
+    def __init__(self, minimum: float) -> None:
+        super().__init__()
+        self.minimum = minimum
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            seconds = float(value)
+        except ValueError:
+            return self.failure("a number of seconds")
+        if seconds == 0 or self.minimum <= seconds <= MAX_INTERVAL:
+            return self.success()
+        return self.failure(f"0, or from {self.minimum:g} s (three reads) to {MAX_INTERVAL:g} s")
+
+
+class IntervalScreen(ModalScreen[float | None]):
+    """Ask for a new sampling interval, starting from the current one."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: float, minimum: float) -> None:
+        super().__init__()
+        self.current = current
+        self.minimum = minimum
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Sampling interval in seconds (now {self.current:g}; 0 = as fast as possible)")
+            yield Input(value=f"{self.current:g}", validators=[IntervalValidator(self.minimum)], id="interval")
+            yield Static("", id="interval-error", classes="error")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        message = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
+        self.query_one("#interval-error", Static).update(message)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.validation_result is not None and not event.validation_result.is_valid:
+            return
+        self.dismiss(float(event.value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes / no, with y and n keys so no mouse is needed."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+HELP = """\
+[b]VIPER keys[/b]
+
+  [b]p[/b]        pause / resume recording (acquisition and readouts go on;
+           no rows are written while paused)
+  [b]m[/b]        mark an event with a note (saved to /events in the file)
+  [b]i[/b]        change the sampling interval (from the next slot)
+  [b]+ / -[/b]    next / previous preset interval (0.5 1 2 5 10 30 60 300 s)
+  [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
+  [b]ctrl+p[/b]   command palette
+  [b]q[/b]        quit (asks while recording); ctrl+q also quits
+  [b]?[/b]        this help
+
+Values in the big readouts are the last reading of each channel. A word
+replaces the number when there is none: IG OFF (filament off), OVER RANGE
+(convection gauge over-ranged or unplugged), NO REPLY, ERROR, GARBLED,
+DISCONNECTED. Below each: unit, trend in decades per minute, and the age
+of the value when it is not fresh.
+
+Press Escape or ? to close."""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Static(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
