@@ -13,7 +13,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -142,31 +142,33 @@ def run_headless(recorder: Recorder, logging: LoggingConfig) -> int:
     worker.start()
     while worker.is_alive():
         worker.join(0.25)
-    summary = recorder.summary
-    target = f"to {logging.h5file}" if logging.store_data else "(store_data = false)"
-    print(summary.line(target), flush=True)
-    if summary.failed:
-        print(f"viper: {summary.reason}", file=sys.stderr, flush=True)
-        return EXIT_FAILURE
-    return EXIT_OK
+    return report(recorder, logging, EXIT_OK)
 
 
-def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool) -> int:
+def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool,
+                release: Callable[[], None]) -> int:
     """The full-screen monitor; the summary line is printed after it leaves the screen."""
     from .ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 
     info = MonitorInfo(port=serial.port, protocol=serial.protocol, address=serial.address_text,
                        h5file=logging.h5file if logging.store_data else None, simulated=simulated,
                        names=serial.names, min_interval=serial.min_interval)
-    app = ViperApp(recorder, info, store_data=logging.store_data)
+    app = ViperApp(recorder, info, store_data=logging.store_data, release=release)
     code = app.run()
+    return report(recorder, logging, EXIT_OK if code is None else code)
+
+
+def report(recorder: Recorder, logging: LoggingConfig, code: int) -> int:
+    """The summary line; an error line too if the run failed. A vanished terminal is no error."""
     summary = recorder.summary
     target = f"to {logging.h5file}" if logging.store_data else "(store_data = false)"
-    print(summary.line(target), flush=True)
-    if summary.failed:
-        print(f"viper: {summary.reason}", file=sys.stderr, flush=True)
-        return EXIT_FAILURE
-    return code if isinstance(code, int) else EXIT_OK
+    try:
+        print(summary.line(target), flush=True)
+        if summary.failed:
+            print(f"viper: {summary.reason}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+    return EXIT_FAILURE if summary.failed else code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
             if args.headless or not sys.stdout.isatty():
                 return run_headless(recorder, logging)
-            return run_monitor(recorder, serial, logging, args.simulate)
+            return run_monitor(recorder, serial, logging, args.simulate, release=stack.close)
     except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except (PortError, StoreError) as exc:

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,12 @@ PRESETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
 LOG_LINES = 500
 JOIN_TIMEOUT = 10.0
+EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
+
+
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)
+    os._exit(0)
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,12 @@ class ViperApp(App[int]):
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True) -> None:
+    def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True,
+                 release: Callable[[], None] | None = None) -> None:
+        """`release` closes the file and the port; it is called if the terminal is lost."""
         super().__init__()
         self.recorder = recorder
+        self.release = release
         self.info = info
         self.store_data = store_data
         self.history = History()
@@ -155,8 +164,16 @@ class ViperApp(App[int]):
             self._thread.join(JOIN_TIMEOUT)
 
     def _terminal_lost(self, signum: int) -> None:
-        """SIGHUP (the SSH link dropped without tmux) or SIGTERM: stop cleanly, do not spin."""
+        """SIGHUP (the SSH link dropped without tmux) or SIGTERM: stop cleanly, do not spin.
+
+        With the terminal gone, Textual's own shutdown can block for ever writing to it, so the
+        recording is stopped and the file closed first, and a watchdog ends the process if the
+        orderly exit has not done so within a few seconds.
+        """
         self._stop_acquisition(f"{signal.Signals(signum).name} received")
+        if self.release is not None:
+            self.release()
+        threading.Thread(target=_exit_after, args=(EXIT_GRACE,), name="viper-exit-watchdog", daemon=True).start()
         self.exit(0)
 
     # ---- messages from the acquisition thread -----------------------------------------------

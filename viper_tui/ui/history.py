@@ -21,6 +21,7 @@ TIERS: tuple[tuple[float, int], ...] = ((10.0, 8640), (300.0, 8928), (3600.0, 87
 """(bucket seconds, buckets kept): 24 h of 10 s buckets, 31 days of 5 min, a year of hours."""
 
 TREND_WINDOW = 60.0  # seconds of history a trend is fitted over
+TREND_MIN_SPAN = 20.0  # fewer seconds than this and noise would pass for a trend
 
 
 def log_values(sample: Sample) -> tuple[float, float, float]:
@@ -112,7 +113,7 @@ class History:
     def trend(self, channel: int, now: float, window: float = TREND_WINDOW) -> float | None:
         """Least-squares slope in decades per minute over the last `window` seconds."""
         pts = [(p[0], p[channel + 1]) for p in self.raw if p[0] >= now - window and not math.isnan(p[channel + 1])]
-        if len(pts) < 3:
+        if len(pts) < 3 or pts[-1][0] - pts[0][0] < min(TREND_MIN_SPAN, window):
             return None
         n = len(pts)
         mean_t = sum(t for t, _ in pts) / n
