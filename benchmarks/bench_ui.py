@@ -1,0 +1,151 @@
+"""Monitor costs: first frame, CPU at 1 Hz, memory over 100,000 samples, terminal bytes per sample.
+
+    python benchmarks/bench_ui.py [--cpu-seconds 300] [--bytes-seconds 60]
+
+The installed `viper --simulate` runs in a real terminal under tmux for the first, second and last
+figures (tmux's pipe-pane counts every byte the program writes to its terminal, which is what an
+SSH link carries). Memory is measured in-process with the app driven headless and samples fed as
+fast as it takes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+VIPER = str(Path(sys.executable).with_name("viper"))
+
+
+def tmux(socket: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-L", socket, *args], check=True, capture_output=True, text=True).stdout
+
+
+def start(socket: str, tmp: Path, interval: float) -> None:
+    command = f"{VIPER} --simulate --scenario steady --interval {interval} --h5 {tmp / 'ui.h5'}"
+    tmux(socket, "-f", "/dev/null", "new-session", "-d", "-s", "v", "-x", "80", "-y", "24", command)
+
+
+def first_frame(tmp: Path) -> float:
+    socket = f"bench-{uuid.uuid4().hex[:6]}"
+    began = time.monotonic()
+    start(socket, tmp, 1.0)
+    try:
+        while "p Pause" not in tmux(socket, "capture-pane", "-p", "-t", "v"):
+            time.sleep(0.01)
+        return time.monotonic() - began
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def cpu_and_bytes(tmp: Path, seconds: float) -> tuple[float, float, int]:
+    """CPU share of one core, and terminal bytes per sample, sampling at 1 Hz for `seconds`."""
+    socket = f"bench-{uuid.uuid4().hex[:6]}"
+    log = tmp / "pane.bytes"
+    start(socket, tmp, 1.0)
+    try:
+        while "p Pause" not in tmux(socket, "capture-pane", "-p", "-t", "v"):
+            time.sleep(0.05)
+        time.sleep(3)  # past start-up
+        pid = int(tmux(socket, "list-panes", "-t", "v", "-F", "#{pane_pid}").split()[0])
+        tmux(socket, "pipe-pane", "-o", "-t", "v", f"cat >> {log}")
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        c0, t0 = cpu(), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = cpu(), time.monotonic()
+        tmux(socket, "pipe-pane", "-t", "v")
+        size = log.stat().st_size if log.exists() else 0
+        samples = round(t1 - t0)
+        return (c1 - c0) / (t1 - t0), size / max(samples, 1), samples
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def memory(samples_small: int = 1_000, samples_large: int = 100_000) -> tuple[float, float]:
+    """Python heap in use (MB) after feeding the app 1,000 and 100,000 samples."""
+    from viper_tui.readings import Reading, Sample, Status
+    from viper_tui.recorder import Recorder
+    from viper_tui.ui import MonitorInfo, ViperApp
+    from viper_tui.ui.app import SampleTaken
+
+    class Idle(Recorder):
+        """A recorder with no gauge: the benchmark feeds the app itself."""
+
+        def __init__(self) -> None:
+            super().__init__(gauge=None, store=None, interval=1.0)  # type: ignore[arg-type]
+            self.stopped = threading.Event()
+
+        def stop(self, reason: str = "") -> None:
+            self.stopped.set()
+
+        def run(self):  # type: ignore[override]
+            self.stopped.wait()
+            return self.summary
+
+    rng = random.Random(1)
+
+    def sample(i: int) -> Sample:
+        p = 2e-7 * math.exp(rng.gauss(0, 0.02))
+        status = Status.OK if i % 97 else Status.NO_REPLY
+        return Sample(i, float(i), 1.7e9 + i, (Reading(status, p), Reading(Status.OK, 0.0), Reading(Status.OK, 2e-3)),
+                      recorded=True)
+
+    async def run() -> tuple[float, float]:
+        app = ViperApp(Idle(), MonitorInfo(port="bench"), store_data=False)
+        results = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            tracemalloc.start()
+            fed = 0
+            for target in (samples_small, samples_large):
+                while fed < target:
+                    for _ in range(500):
+                        app.post_message(SampleTaken(sample(fed)))
+                        fed += 1
+                    await pilot.pause()
+                app._refresh_chart()
+                await pilot.pause(0.5)
+                results.append(tracemalloc.get_traced_memory()[0] / 1e6)
+            tracemalloc.stop()
+            app.recorder.stop()
+        return results[0], results[1]
+
+    return asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu-seconds", type=float, default=300)
+    parser.add_argument("--skip-terminal", action="store_true", help="only the in-process memory figure")
+    args = parser.parse_args()
+    if not args.skip_terminal and shutil.which("tmux"):
+        with tempfile.TemporaryDirectory() as tmp:
+            frames = [first_frame(Path(tmp)) for _ in range(3)]
+            print(f"time to first full frame (start to footer drawn, 80x24 in tmux): "
+                  f"{min(frames):.2f} s best, {max(frames):.2f} s worst of 3")
+        with tempfile.TemporaryDirectory() as tmp:
+            share, per_sample, n = cpu_and_bytes(Path(tmp), args.cpu_seconds)
+            print(f"sampling at 1 Hz for {n} s: CPU {share * 100:.2f} % of one core (whole process, simulator "
+                  f"included); {per_sample:.0f} bytes written to the terminal per sample")
+    small, large = memory()
+    print(f"Python heap after 1,000 samples: {small:.1f} MB; after 100,000: {large:.1f} MB "
+          f"(ratio {large / small:.2f})")
+
+
+if __name__ == "__main__":
+    main()
