@@ -7,7 +7,7 @@ import time
 import h5py
 import numpy as np
 import pytest
-from textual.widgets import Digits, Input
+from textual.widgets import Digits, Input, Log
 
 from viper_tui.gauge import GaugeClient
 from viper_tui.recorder import Recorder
@@ -68,6 +68,9 @@ async def test_readouts_show_values_and_words_at_80x24(monitor):
         assert "SIMULATED" in str(app.query_one("#badges").render())
         status = str(app.query_one("#status").render())
         assert status.split(" · ")[0].endswith("rows")
+        log = app.query_one(Log)  # four lines of log, the newest at the bottom; no scrollbar row
+        assert log.scrollable_content_region.height == 4 and log.scrollable_content_region.width >= 78
+        await wait_until(pilot, lambda: log.lines[-1].startswith(f"[{app.history.samples - 1}] "))
         await pilot.press("q", "y")
     assert app.return_code == 0
 

@@ -122,7 +122,8 @@ Values in the big readouts are the last reading of each channel. A word
 replaces the number when there is none: IG OFF (filament off), OVER RANGE
 (convection gauge over-ranged or unplugged), NO REPLY, ERROR, GARBLED,
 DISCONNECTED. Below each: unit, trend in decades per minute, and the age
-of the value when it is not fresh.
+of the value when it is not fresh. Each readout's title has the colour of
+its line on the chart; red vertical lines on the chart are marks.
 
 Press Escape or ? to close."""
 
