@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..readings import Sample
 
 RAW_CAPACITY = 4096
@@ -84,6 +86,42 @@ class History:
         self.samples += 1
         if self.first_time is None:
             self.first_time = sample.time
+
+    def load(self, times: np.ndarray, pressures: np.ndarray) -> None:
+        """Take many recorded samples at once (a file opened by the viewer), oldest first.
+
+        `pressures` is (N, 3) with NaN where a channel has no value. The result is what `add`
+        would give sample by sample, in a fraction of the time: the buckets are summed with numpy.
+        """
+        times = np.asarray(times, dtype=float)
+        if times.size == 0:
+            return
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(pressures > 0, np.log10(np.where(pressures > 0, pressures, 1.0)), np.nan)
+        tail = slice(max(0, times.size - self.raw.maxlen), None) if self.raw.maxlen else slice(0, 0)
+        self.raw.extend(zip(times[tail].tolist(), *(logs[tail, c].tolist() for c in range(3))))
+        valid = ~np.isnan(logs)
+        for tier in self.tiers:
+            starts = np.floor(times / tier.width) * tier.width
+            keys, first, inverse = np.unique(starts, return_index=True, return_inverse=True)
+            order = np.argsort(first)  # buckets in the order the samples came
+            sums = np.stack([np.bincount(inverse, np.where(valid[:, c], logs[:, c], 0.0), keys.size)
+                             for c in range(3)], axis=1)
+            counts = np.stack([np.bincount(inverse, valid[:, c], keys.size).astype(int)
+                               for c in range(3)], axis=1)
+            for k in order[-tier.buckets.maxlen:] if tier.buckets.maxlen else order:
+                start = float(keys[k])
+                if tier.buckets and tier.buckets[-1].start == start:
+                    bucket = tier.buckets[-1]
+                else:
+                    bucket = _Bucket(start)
+                    tier.buckets.append(bucket)
+                for c in range(3):
+                    bucket.sums[c] += float(sums[k, c])
+                    bucket.counts[c] += int(counts[k, c])
+        self.samples += int(times.size)
+        if self.first_time is None:
+            self.first_time = float(times[0])
 
     def window(self, seconds: float | None, now: float, max_points: int) -> list[Point]:
         """Points covering the last `seconds` (None: everything), at most about `max_points`."""
