@@ -214,8 +214,12 @@ class ViperApp(App[int]):
 
     # ---- periodic refreshes ------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The UNIX time the chart ends at and ages count from (a viewer of an old file differs)."""
+        return time.time()
+
     def _tick(self) -> None:
-        now = time.time()
+        now = self.now()
         for readout in self.query(Readout):
             readout.refresh_info(self.history, now)
         self._update_status()
@@ -223,7 +227,7 @@ class ViperApp(App[int]):
     def _refresh_chart(self) -> None:
         if self._chart_dirty:
             self._chart_dirty = False
-            self.query_one(PressureChart).plot(self.history, time.time())
+            self.query_one(PressureChart).plot(self.history, self.now())
 
     def _update_status(self) -> None:
         info = self.info
@@ -311,7 +315,7 @@ class ViperApp(App[int]):
     def action_next_window(self) -> None:
         chart = self.query_one(PressureChart)
         chart.next_window()
-        chart.plot(self.history, time.time())
+        chart.plot(self.history, self.now())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -79,6 +79,8 @@ class History:
         self.first_time: float | None = None
 
     def add(self, sample: Sample) -> None:
+        if not math.isfinite(sample.time):
+            return  # a row of the earlier tool, which recorded no clock time: nowhere to plot it
         values = log_values(sample)
         self.raw.append((sample.time, *values))
         for tier in self.tiers:

@@ -1,4 +1,4 @@
-"""Modal screens: a note for a mark, a new interval, quit confirmation, and help."""
+"""Modal screens: a note for a mark, a new interval, quit confirmation, help, and tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 MAX_INTERVAL = 86400.0
 
@@ -131,9 +131,41 @@ Press Escape or ? to close."""
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
+    def __init__(self, text: str = HELP) -> None:
+        super().__init__()
+        self.text = text
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Static(HELP)
+            yield Static(self.text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TableScreen(ModalScreen[None]):
+    """A read-only table (the file's events or runs), newest row selected; Escape closes."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.columns = columns
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog table"):
+            yield Label(f"{self.title_text} ({len(self.rows)}; Escape closes)")
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(*self.columns)
+        table.add_rows(self.rows)
+        if self.rows:
+            table.move_cursor(row=len(self.rows) - 1)
+        table.focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

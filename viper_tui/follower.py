@@ -1,0 +1,205 @@
+"""Plays a recorded file to a front end as a recorder would: what it holds, then what is added.
+
+`viper view` shows a file in the same monitor that records. The monitor talks to a recorder
+(subscribe, run in a thread, stop, interval); this class offers the same face for a file. It
+never writes the file and never holds it open between polls (recorded.py opens with HDF5 locking
+off and closes at once), so the recorder writing it can restart or reopen it at any time, and
+any number of viewers can follow one file.
+
+The file's rows arrive in blocks of arrays (`on_block`), which the monitor folds into its history
+in one go; the last `replay` rows and then every new row arrive as samples (`on_sample`), as from
+a recorder. Events already in the file arrive in one list (`on_history`); new ones one by one.
+While another process records into the file (it holds the store's lock) the file is polled about
+once per interval, so a new row shows within about one interval.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .events import Event, EventKind
+from .readings import Reading, Sample, Status
+from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
+from .recorder import RunSummary
+
+POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
+REPLAY = 200  # rows handed over as samples when the file is opened (the log pane's worth)
+
+BlockListener = Callable[[np.ndarray, np.ndarray], None]
+HistoryListener = Callable[[list[Event]], None]
+
+
+def event_from_record(record: EventRecord) -> Event:
+    try:
+        kind = EventKind(record.kind)
+    except ValueError:
+        kind = EventKind.ERROR  # a kind a newer VIPER wrote: shown, not lost
+    return Event(kind, record.text, record.index, record.time, record.elapsed)
+
+
+def samples_from_rows(rows: Rows) -> list[Sample]:
+    """Rows as samples; a channel's value is kept only where its status is OK."""
+    out = []
+    for k in range(len(rows)):
+        readings = []
+        for c, values in enumerate(rows.pressures):
+            code = int(rows.status[k, c])
+            status = Status(code) if code in Status._value2member_map_ else Status.UNKNOWN
+            readings.append(Reading.ok(float(values[k])) if status is Status.OK else Reading(status))
+        out.append(Sample(int(rows.index[k]), float(rows.elapsed[k]), float(rows.time[k]),
+                          (readings[0], readings[1], readings[2]), recorded=True))
+    return out
+
+
+def pressures_of(rows: Rows) -> np.ndarray:
+    """(n, 3) pressures with NaN where Status is not OK."""
+    values = np.stack(rows.pressures, axis=1)
+    return np.where(rows.status == int(Status.OK), values, np.nan)
+
+
+@dataclass
+class FileState:
+    """What the follower has read so far; the monitor's status bar shows it."""
+
+    rows: int = 0
+    runs: list[RunRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    live: bool = False  # a recorder holds the file
+    last_time: float = math.nan  # UNIX time of the newest row with a time
+    error: str = ""  # the last read that failed (the file is retried at the next poll)
+
+
+class FileFollower:
+    """Recorder-like source over a recorded file. `run()` blocks; call it from a thread."""
+
+    paused = False
+    next_due: float | None = None
+
+    def __init__(self, path: str | Path, *, replay: int = REPLAY, follow: bool = True) -> None:
+        self.path = Path(path)
+        self.replay = replay
+        self.follow = follow
+        self.state = FileState()
+        self.summary = RunSummary(reason="viewer closed")
+        self._stop = threading.Event()
+        self._sample_listeners: list[Callable[[Sample], None]] = []
+        self._event_listeners: list[Callable[[Event], None]] = []
+        self._block_listeners: list[BlockListener] = []
+        self._history_listeners: list[HistoryListener] = []
+
+    @property
+    def interval(self) -> float:
+        """The newest run's interval (0 for a file of the earlier tool)."""
+        return self.state.runs[-1].interval if self.state.runs else 0.0
+
+    @property
+    def unit(self) -> str:
+        return self.state.runs[-1].unit if self.state.runs else "Torr"
+
+    def check(self) -> None:
+        """Open the file once, so a bad path is a one-line error before any screen is drawn."""
+        with RecordedFile(self.path) as rf:
+            self.state.runs = rf.runs()
+
+    def subscribe(self, on_sample: Callable[[Sample], None] | None = None,
+                  on_event: Callable[[Event], None] | None = None) -> None:
+        if on_sample:
+            self._sample_listeners.append(on_sample)
+        if on_event:
+            self._event_listeners.append(on_event)
+
+    def subscribe_file(self, on_block: BlockListener, on_history: HistoryListener) -> None:
+        self._block_listeners.append(on_block)
+        self._history_listeners.append(on_history)
+
+    def stop(self, reason: str = "viewer closed") -> None:
+        self.summary.reason = reason
+        self._stop.set()
+
+    # ---- the thread ----------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        try:
+            self._load()
+            while self.follow and not self._stop.wait(self._poll_seconds()):
+                self._poll()
+        except RecordedFileError as exc:
+            self.state.error = str(exc)
+            self.summary.failed = True
+            self.summary.reason = str(exc)
+        return self.summary
+
+    def _poll_seconds(self) -> float:
+        return min(max(self.interval, POLL_MIN), POLL_MAX)
+
+    def _load(self) -> None:
+        """Everything the file holds now: blocks of arrays, then the last rows as samples."""
+        with RecordedFile(self.path) as rf:
+            state = self.state
+            state.live = self._is_live()
+            state.runs = rf.runs()
+            events = [event_from_record(e) for e in rf.events()]
+            state.events = list(events)
+            split = max(0, rf.rows - self.replay)
+            for block in rf.blocks(0, split):
+                if self._stop.is_set():
+                    return
+                self._publish_block(block)
+            tail = rf.read(split, rf.rows)
+            state.rows = rf.rows
+        for listener in self._history_listeners:
+            listener(events)
+        self._publish_rows(tail)
+
+    def _poll(self) -> None:
+        state = self.state
+        state.live = self._is_live()
+        try:
+            update = fetch_new(self.path, state.rows, len(state.events), len(state.runs))
+        except RecordedFileError as exc:
+            state.error = str(exc)  # a recorder may be mid-write: try again next time
+            return
+        state.error = ""
+        if update.replaced:  # another file now has this name: start over
+            state.runs, state.events = [], []
+        state.runs.extend(update.runs)
+        state.rows = update.total_rows
+        for record in update.events:
+            event = event_from_record(record)
+            state.events.append(event)
+            for listener in self._event_listeners:
+                listener(event)
+        self._publish_rows(update.rows)
+
+    def _is_live(self) -> bool:
+        holder = lock_holder(self.path)
+        return holder is not None and holder.exclusive
+
+    def _publish_block(self, block: Rows) -> None:
+        known = np.isfinite(block.time)  # rows of the earlier tool have no time to plot them at
+        times, pressures = block.time[known], pressures_of(block)[known]
+        if times.size:
+            self.state.last_time = float(times[-1])
+            for listener in self._block_listeners:
+                listener(times, pressures)
+
+    def _publish_rows(self, rows: Rows) -> None:
+        for sample in samples_from_rows(rows):
+            if math.isfinite(sample.time):
+                self.state.last_time = sample.time
+            self.summary.samples += 1
+            for listener in self._sample_listeners:
+                listener(sample)
+
+    def now(self) -> float:
+        """The time the monitor's chart ends at: now while followed live, else the last row."""
+        if self.state.live or not math.isfinite(self.state.last_time):
+            return time.time()
+        return self.state.last_time

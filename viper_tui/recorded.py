@@ -1,0 +1,537 @@
+"""Read-only access to a recorded VIPER file, shared by `viper info`, `viper export` and the viewer.
+
+A recorder may be writing the file in another process at any moment, for weeks; nothing here may
+ever get in its way or change the file (see shared/research/RELIABILITY.md section 1):
+
+* Every open is ``h5py.File(path, "r", locking=False)``. A reader that leaves HDF5's locking on
+  holds a shared flock, and a recorder restarting meanwhile is refused. The store's own
+  exclusive flock is only looked at (in /proc/locks), never taken.
+* An open file is a snapshot as of opening (no SWMR): a live reader reopens to see new rows
+  (`fetch_new`, a few milliseconds) and closes promptly. Long reads reopen between blocks, so a
+  reader never works from minutes-old HDF5 metadata, and a read that fails while a recorder is
+  writing is tried again on a fresh open.
+* The row datasets are read up to the shortest one's length: a crash (or a row being written
+  right now) can leave them at unequal lengths until a recorder reopens the file and pads them.
+* Files of the earlier tool that no recorder has upgraded yet hold only the first five datasets:
+  their rows read as they would once upgraded (Time NaN, Run 0, Status UNKNOWN), with no runs
+  and no events.
+
+Every error is a `RecordedFileError` whose text is one line naming the file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import pathlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .readings import CHANNELS, Status
+from .store import LAYOUT_VERSION
+
+__all__ = [
+    "BLOCK_ROWS",
+    "EventRecord",
+    "LockHolder",
+    "RecordedFile",
+    "RecordedFileError",
+    "Rows",
+    "RunRecord",
+    "Update",
+    "fetch_new",
+    "lock_holder",
+    "status_name",
+]
+
+BLOCK_ROWS = 65536
+"""Rows per block when streaming (~2 MiB of columns): files can hold tens of millions of rows."""
+
+LEGACY_NAMES = ("Index", "Timestamp", "Ionisation", "CG1", "CG2")
+ROW_NAMES = LEGACY_NAMES + ("Time", "Run", "Status")
+_TAILS = {"Status": (len(CHANNELS),)}
+_RUN_FIELDS = ("run", "first_row", "start_time", "start_iso", "port", "address", "protocol",
+               "interval", "host", "version", "unit", "missing_value", "simulated",
+               "gauge_config", "recording_config")
+_EVENT_FIELDS = ("time", "elapsed", "run", "index", "kind", "text")
+_ATTEMPTS = 3  # reads of a file being written are tried again on a fresh open
+_RETRY_PAUSE = 0.05
+DEFAULT_UNIT = "Torr"  # the earlier tool's unit; its files carry no units attribute
+
+
+class RecordedFileError(Exception):
+    """The file cannot be read as a VIPER data file; ``str(e)`` is one line naming it."""
+
+
+def status_name(code: int) -> str:
+    """A status code as a word for files and scripts: ``ok``, ``ig_off``, ... or the number."""
+    try:
+        return Status(int(code)).name.lower()
+    except ValueError:
+        return str(int(code))
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of ``/runs``: what a run was recorded with."""
+
+    run: int
+    first_row: int
+    start_time: float
+    start_iso: str
+    port: str
+    address: str
+    protocol: str
+    interval: float
+    host: str
+    version: str
+    unit: str
+    missing_value: float
+    simulated: bool
+    gauge_config: str
+    recording_config: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One row of ``/events``; `index` is the run's next sample index (it sits before that row)."""
+
+    number: int  # position in /events
+    time: float
+    elapsed: float
+    run: int
+    index: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Consecutive rows ``start .. start+len-1`` of the row datasets, one array per column."""
+
+    start: int
+    index: np.ndarray  # int32
+    elapsed: np.ndarray  # float64, the Timestamp dataset
+    ig: np.ndarray  # float64, the Ionisation dataset
+    cg1: np.ndarray
+    cg2: np.ndarray
+    time: np.ndarray  # float64 UNIX time; NaN for earlier-tool rows
+    run: np.ndarray  # int32
+    status: np.ndarray  # uint8 (n, 3): IG, CG1, CG2
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self)
+
+    @property
+    def pressures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.ig, self.cg1, self.cg2
+
+    @classmethod
+    def empty(cls, start: int = 0) -> Rows:
+        f, i = np.empty(0, "f8"), np.empty(0, "i4")
+        return cls(start, i, f, f, f, f, f, i, np.empty((0, len(CHANNELS)), "u1"))
+
+
+@dataclass(frozen=True)
+class Update:
+    """What `fetch_new` found past what the caller had seen."""
+
+    rows: Rows  # the new rows (only the last `max_rows` of them if more were new)
+    events: list[EventRecord]  # new events
+    runs: list[RunRecord]  # new runs
+    total_rows: int  # readable rows in the file now: pass back as rows_seen
+    total_events: int
+    total_runs: int
+    replaced: bool  # the file holds fewer rows than were seen: replaced; read from the start
+    skipped: int  # new rows left out because of max_rows
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """A process holding a flock on the file: a recorder (exclusive) or an HDF5-locking reader."""
+
+    pid: int | None  # None when it could not be found out
+    exclusive: bool
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _reason(exc: BaseException) -> str:
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code:
+        return os.strerror(code)
+    return _one_line(str(exc).split(" (", 1)[0]) or type(exc).__name__
+
+
+def lock_holder(path: str | os.PathLike[str]) -> LockHolder | None:
+    """Who holds a flock on `path` right now, or None.
+
+    A recorder's store holds an exclusive flock for as long as it records. Read from
+    /proc/locks, which takes no lock (a shared lock taken even briefly to test could make a
+    recorder starting at that instant refuse the file); without /proc/locks, tested with a
+    shared non-blocking flock on a separate descriptor, released at once.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    try:
+        with open("/proc/locks", encoding="ascii") as fh:
+            lines = fh.readlines()
+    except OSError:
+        return _probe_lock(path)
+    found: LockHolder | None = None
+    for line in lines:
+        parts = line.split()
+        if "->" in parts or len(parts) < 6 or parts[1] != "FLOCK":
+            continue
+        try:
+            major, minor, inode = parts[5].split(":")
+            same = (int(inode) == st.st_ino and int(major, 16) == os.major(st.st_dev)
+                    and int(minor, 16) == os.minor(st.st_dev))
+            pid = int(parts[4])
+        except ValueError:
+            continue
+        if same:
+            holder = LockHolder(pid if pid > 0 else None, parts[3] == "WRITE")
+            if holder.exclusive:
+                return holder
+            found = found or holder
+    return found
+
+
+def _probe_lock(path: str | os.PathLike[str]) -> LockHolder | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return LockHolder(None, True)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # closing the descriptor releases the shared lock if we got it
+    return None
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+
+class RecordedFile:
+    """A recorded file opened read-only, as a snapshot; use as a context manager, close promptly.
+
+    `rows` is the number of readable rows (the shortest row dataset), fixed at opening: reads
+    stop there even if a recorder appends meanwhile. Open a new RecordedFile to see more.
+    """
+
+    path: pathlib.Path
+    size: int  # bytes on disk at opening
+    layout: int | None  # viper_layout attribute; None: an earlier-tool file not yet upgraded
+    unit: str
+    lengths: dict[str, int]  # row dataset -> its length (only those present)
+    rows: int
+    run_count: int
+    event_count: int
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = pathlib.Path(path)
+        self._file: h5py.File | None = None
+        self._open_checked()
+
+    # -- opening and checking --
+
+    def _error(self, what: str) -> RecordedFileError:
+        return RecordedFileError(f"{self.path}: {what}")
+
+    def _open_checked(self) -> None:
+        p = self.path
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            raise self._error("no such file") from None
+        except OSError as exc:
+            raise self._error(f"cannot read: {_reason(exc)}") from None
+        if p.is_dir():
+            raise self._error("is a directory, not a VIPER data file")
+        if st.st_size == 0:
+            raise self._error("is empty (0 bytes): nothing was ever recorded in it")
+        try:
+            with open(p, "rb"):
+                pass
+        except OSError as exc:
+            raise self._error(f"cannot read: {_reason(exc)}") from None
+        if not h5py.is_hdf5(p):
+            raise self._error("is not an HDF5 file (not a VIPER data file)")
+        self.size = st.st_size
+        last: BaseException | None = None
+        for attempt in range(_ATTEMPTS):
+            try:
+                self._file = h5py.File(p, "r", locking=False)
+                self._inspect(self._file)
+                return
+            except RecordedFileError:
+                self.close()
+                raise
+            except (OSError, RuntimeError, KeyError, ValueError) as exc:
+                self.close()
+                last = exc
+                time.sleep(_RETRY_PAUSE * (attempt + 1))
+        raise self._error(f"cannot be read as HDF5 ({_one_line(_reason(last))})") from None
+
+    def _inspect(self, f: h5py.File) -> None:
+        members = set(f.keys())
+        missing = [n for n in LEGACY_NAMES if n not in members]
+        if missing:
+            raise self._error(f"not a VIPER data file: no dataset {', '.join(missing)}")
+        layout = f.attrs.get("viper_layout")
+        if layout is not None:
+            try:
+                layout = int(layout)
+            except (TypeError, ValueError):
+                raise self._error(f"not a VIPER data file: viper_layout attribute is "
+                                  f"{layout!r}") from None
+            if layout > LAYOUT_VERSION:
+                raise self._error(f"written by a newer VIPER (layout {layout}; this one reads "
+                                  f"layout {LAYOUT_VERSION})")
+        self.layout = layout
+        lengths: dict[str, int] = {}
+        for name in ROW_NAMES:
+            if name not in members:
+                continue
+            ds = f[name]
+            tail = _TAILS.get(name, ())
+            if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 + len(tail) or ds.shape[1:] != tail:
+                shape = getattr(ds, "shape", "a group")
+                raise self._error(f"not a VIPER data file: {name} has shape {shape}")
+            if ds.dtype.kind not in "iuf":
+                raise self._error(f"not a VIPER data file: {name} holds {ds.dtype}")
+            lengths[name] = int(ds.shape[0])
+        for name, fields in (("runs", _RUN_FIELDS), ("events", _EVENT_FIELDS)):
+            if name in members:
+                ds = f[name]
+                names = getattr(getattr(ds, "dtype", None), "names", None) or ()
+                if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or not set(fields) <= set(names):
+                    raise self._error(f"not a VIPER data file: /{name} is not a VIPER {name} table")
+        self.lengths = lengths
+        self.rows = min(lengths.values())
+        self.run_count = int(f["runs"].shape[0]) if "runs" in members else 0
+        self.event_count = int(f["events"].shape[0]) if "events" in members else 0
+        unit = f["Ionisation"].attrs.get("units")
+        self.unit = _text(unit) if unit is not None else DEFAULT_UNIT
+
+    @property
+    def upgraded(self) -> bool:
+        """Whether the file has VIPER's own datasets (an earlier-tool file has not, until recorded to)."""
+        return all(name in self.lengths for name in ROW_NAMES)
+
+    @property
+    def unequal(self) -> bool:
+        """Row datasets of unequal lengths: a crash, or a row being written right now."""
+        return len(set(self.lengths.values())) > 1
+
+    def _h5(self) -> h5py.File:
+        if self._file is None:
+            try:
+                self._file = h5py.File(self.path, "r", locking=False)
+            except (OSError, RuntimeError) as exc:
+                raise self._error(f"cannot be reopened ({_one_line(_reason(exc))})") from None
+        return self._file
+
+    def _retrying(self, what: str, read: Any) -> Any:
+        """`read(h5file)`, tried again on a fresh open if it fails (a recorder may be writing)."""
+        last: BaseException | None = None
+        for attempt in range(_ATTEMPTS):
+            try:
+                return read(self._h5())
+            except RecordedFileError:
+                raise
+            except (OSError, RuntimeError, KeyError, ValueError) as exc:
+                last = exc
+                self.close()
+                time.sleep(_RETRY_PAUSE * (attempt + 1))
+        raise self._error(f"cannot read {what} ({_one_line(_reason(last))})") from None
+
+    def reopen(self) -> None:
+        """Drop HDF5's view of the file; the next read opens it afresh (the row count stays)."""
+        self.close()
+
+    def close(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except (OSError, RuntimeError):
+                pass
+
+    def __enter__(self) -> RecordedFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<RecordedFile {str(self.path)!r} rows {self.rows}>"
+
+    # -- tables --
+
+    def runs(self, start: int = 0) -> list[RunRecord]:
+        """Rows of /runs from `start` (as of opening)."""
+        if start >= self.run_count:
+            return []
+
+        def read(f: h5py.File) -> list[RunRecord]:
+            table = f["runs"][start:self.run_count]
+            return [_run_record(row) for row in table]
+
+        return self._retrying("/runs", read)
+
+    def events(self, start: int = 0, stop: int | None = None) -> list[EventRecord]:
+        """Rows of /events from `start` to `stop` (as of opening)."""
+        stop = self.event_count if stop is None else min(stop, self.event_count)
+        if start >= stop:
+            return []
+
+        def read(f: h5py.File) -> list[EventRecord]:
+            table = f["events"][start:stop]
+            return [_event_record(start + k, row) for k, row in enumerate(table)]
+
+        return self._retrying("/events", read)
+
+    def event_table(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """/events rows as a numpy table without the text (cheap for scans of many events).
+
+        Fields: time, elapsed, run, index, kind (bytes).
+        """
+        stop = self.event_count if stop is None else min(stop, self.event_count)
+        fields = ["time", "elapsed", "run", "index", "kind"]
+        if start >= stop:
+            return np.empty(0, dtype=[(n, "f8" if n in ("time", "elapsed") else
+                                       "i4" if n in ("run", "index") else "S16") for n in fields])
+        return self._retrying("/events", lambda f: f["events"].fields(fields)[start:stop])
+
+    # -- rows --
+
+    def read(self, start: int = 0, stop: int | None = None) -> Rows:
+        """Rows `start` to `stop` (clipped to the readable rows) in one piece."""
+        stop = self.rows if stop is None else max(0, min(stop, self.rows))
+        start = max(0, min(start, stop))
+        if start == stop:
+            return Rows.empty(start)
+        return self._retrying(f"rows {start} to {stop - 1}", lambda f: self._read_rows(f, start, stop))
+
+    def _read_rows(self, f: h5py.File, start: int, stop: int) -> Rows:
+        n = stop - start
+        cols: dict[str, np.ndarray] = {}
+        for name in ROW_NAMES:
+            if name in self.lengths:
+                ds = f[name]
+                if ds.shape[0] < stop:  # the file changed under us (replaced by another file)
+                    raise RecordedFileError(f"{self.path}: changed while being read "
+                                            f"({name} now has {ds.shape[0]} rows)")
+                cols[name] = ds[start:stop]
+        time_ = cols.get("Time", np.full(n, math.nan))
+        run = cols.get("Run", np.zeros(n, "i4"))
+        status = cols.get("Status", np.full((n, len(CHANNELS)), int(Status.UNKNOWN), "u1"))
+        return Rows(start, cols["Index"].astype("i4", copy=False),
+                    cols["Timestamp"].astype("f8", copy=False),
+                    cols["Ionisation"].astype("f8", copy=False), cols["CG1"].astype("f8", copy=False),
+                    cols["CG2"].astype("f8", copy=False), time_.astype("f8", copy=False),
+                    run.astype("i4", copy=False), status.astype("u1", copy=False))
+
+    def blocks(self, start: int = 0, stop: int | None = None, size: int = BLOCK_ROWS,
+               *, reopen: bool = True) -> Iterator[Rows]:
+        """Rows `start` to `stop` in blocks of `size`; with `reopen`, a fresh open per block.
+
+        Reopening (about a millisecond) keeps a long export or scan from working on HDF5
+        metadata that a recorder has since rewritten.
+        """
+        stop = self.rows if stop is None else max(0, min(stop, self.rows))
+        for a in range(max(0, start), stop, size):
+            if reopen and a > start:
+                self.reopen()
+            yield self.read(a, min(stop, a + size))
+
+    def tail(self, count: int) -> Rows:
+        """The last `count` readable rows."""
+        return self.read(max(0, self.rows - count), self.rows)
+
+    def run_rows(self, run: int) -> tuple[int, int]:
+        """Row range ``(start, stop)`` of a run, from /runs first_row (0: the earlier tool's rows).
+
+        Runs are consecutive in the file; rows a crash left at the end of a run belong to it.
+        Raises RecordedFileError naming the runs there are if `run` is not one of them.
+        """
+        runs = sorted(self.runs(), key=lambda r: r.first_row)
+        bounds = [(r.run, min(r.first_row, self.rows)) for r in runs]
+        earlier = bounds[0][1] if bounds else self.rows  # rows before the first VIPER run
+        if earlier:
+            bounds.insert(0, (0, 0))
+        for k, (number, first) in enumerate(bounds):
+            if number == run:
+                return first, bounds[k + 1][1] if k + 1 < len(bounds) else self.rows
+        have = ", ".join(str(n) for n, _ in bounds) or "none"
+        raise self._error(f"has no run {run} (runs: {have})")
+
+
+def _run_record(row: np.void) -> RunRecord:
+    return RunRecord(
+        run=int(row["run"]), first_row=int(row["first_row"]), start_time=float(row["start_time"]),
+        start_iso=_text(row["start_iso"]), port=_text(row["port"]), address=_text(row["address"]),
+        protocol=_text(row["protocol"]), interval=float(row["interval"]), host=_text(row["host"]),
+        version=_text(row["version"]), unit=_text(row["unit"]),
+        missing_value=float(row["missing_value"]), simulated=bool(row["simulated"]),
+        gauge_config=_text(row["gauge_config"]), recording_config=_text(row["recording_config"]))
+
+
+def _event_record(number: int, row: np.void) -> EventRecord:
+    return EventRecord(number=number, time=float(row["time"]), elapsed=float(row["elapsed"]),
+                       run=int(row["run"]), index=int(row["index"]),
+                       kind=_text(bytes(row["kind"]).rstrip(b"\0")),
+                       text=_text(bytes(row["text"]).rstrip(b"\0")))
+
+
+def fetch_new(path: str | os.PathLike[str], rows_seen: int = 0, events_seen: int = 0,
+              runs_seen: int = 0, max_rows: int | None = None) -> Update:
+    """Open, read what was appended since the counts the caller has seen, close.
+
+    The viewer's poll: cheap whatever the file's size (only new rows are read). Pass back
+    ``total_rows``, ``total_events`` and ``total_runs`` next time. If the file now holds fewer
+    rows than `rows_seen` it was replaced by another one: everything is read from the start
+    (``replaced``). With `max_rows`, only the last that many new rows are read.
+    """
+    with RecordedFile(path) as rf:
+        replaced = rf.rows < rows_seen or rf.event_count < events_seen or rf.run_count < runs_seen
+        if replaced:
+            rows_seen = events_seen = runs_seen = 0
+        start = rows_seen
+        if max_rows is not None and rf.rows - start > max_rows:
+            start = rf.rows - max_rows
+        return Update(rows=rf.read(start, rf.rows), events=rf.events(events_seen),
+                      runs=rf.runs(runs_seen), total_rows=rf.rows, total_events=rf.event_count,
+                      total_runs=rf.run_count, replaced=replaced, skipped=start - rows_seen)

@@ -1,0 +1,202 @@
+"""The monitor on a recorded file, read-only: `viper view FILE.h5`.
+
+The same screen as while recording (readouts, chart, log, status), fed by a FileFollower instead
+of a recorder. Keys that would change a recording (pause, mark, interval) are not offered; the
+file's events and runs can be listed. While another VIPER records into the file the view follows
+it live; otherwise it shows the file as it ends.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import numpy as np
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Log, Static
+
+from ..console import event_line
+from ..events import Event, EventKind
+from ..follower import FileFollower
+from .app import MonitorInfo, RunEnded, ViperApp, duration_text, human_size
+from .screens import HelpScreen, TableScreen
+from .widgets import PressureChart
+
+RECORDING_ACTIONS = ("toggle_pause", "mark", "interval", "preset")
+LOG_EVENTS = 20  # events of the file's past written to the log pane when it opens
+
+VIEW_HELP = """\
+[b]VIPER viewer keys[/b] (the file is only read, never written)
+
+  [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
+  [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
+  [b]r[/b]        list the file's runs
+  [b]ctrl+p[/b]   command palette
+  [b]q[/b]        quit; ctrl+q also quits
+  [b]?[/b]        this help
+
+LIVE: another VIPER is recording into this file; new samples appear
+within about one interval. ENDED: nobody is recording it; the chart ends
+at its last sample and the readouts show the last values and their age.
+
+Press Escape or ? to close."""
+
+
+class FileBlock(Message):
+    def __init__(self, times: np.ndarray, pressures: np.ndarray) -> None:
+        super().__init__()
+        self.times = times
+        self.pressures = pressures
+
+
+class FileHistory(Message):
+    def __init__(self, events: list[Event]) -> None:
+        super().__init__()
+        self.events = events
+
+
+def iso(t: float) -> str:
+    if not math.isfinite(t):
+        return "-"
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class ViewerApp(ViperApp):
+    """`ViewerApp(follower, info).run()`; never writes the file it shows."""
+
+    TITLE = "VIPER viewer"
+    BINDINGS = [
+        Binding("e", "events", "Events", tooltip="List the file's events"),
+        Binding("r", "runs", "Runs", tooltip="List the file's runs"),
+    ]
+
+    def __init__(self, follower: FileFollower, info: MonitorInfo) -> None:
+        super().__init__(follower, info, store_data=False)  # type: ignore[arg-type]
+        self.follower = follower
+        self._badges = ""
+
+    def on_mount(self) -> None:
+        """Runs before ViperApp's on_mount (Textual calls both), which starts the follower."""
+        self.follower.subscribe_file(self._from_file(FileBlock), self._from_file(FileHistory))
+
+    def _from_file(self, message_type: type[Message]):
+        def post(*args: object) -> None:
+            try:
+                self.post_message(message_type(*args))  # type: ignore[call-arg]
+            except RuntimeError:
+                pass
+
+        return post
+
+    def now(self) -> float:
+        return self.follower.now()
+
+    # ---- what the follower reads ---------------------------------------------------------
+
+    def on_file_block(self, message: FileBlock) -> None:
+        self.history.load(message.times, message.pressures)
+        self._chart_dirty = True
+
+    def on_file_history(self, message: FileHistory) -> None:
+        chart = self.query_one(PressureChart)
+        chart.marks.extend(e.time for e in message.events if e.kind is EventKind.MARK)
+        older = len(message.events) - LOG_EVENTS
+        if older > 0:
+            self._log(f"# {older} earlier events in the file: press e to list them all")
+        for event in message.events[-LOG_EVENTS:]:
+            self._log(event_line(event))
+        self._chart_dirty = True
+        self._refresh_chart()
+
+    def _log(self, line: str) -> None:
+        self.query_one(Log).write_line(line)
+
+    def on_run_ended(self, message: RunEnded) -> None:
+        message.prevent_default()  # not ViperApp's "recording stopped"
+        self.summary = message.summary
+        if message.summary.failed:
+            self._log(f"# {message.summary.reason}")
+            self.notify(message.summary.reason, title="Cannot read the file", severity="error", timeout=30)
+        self._update_badges()
+
+    # ---- presentation --------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        super()._tick()
+        self._update_badges()
+
+    def _update_badges(self) -> None:
+        state = self.follower.state
+        badges = [("VIEWING", "badge-simulated")]
+        if self.summary is not None and self.summary.failed:
+            badges.append(("UNREADABLE", "badge-stopped"))
+        elif state.live:
+            badges.append(("LIVE", "badge-recording"))
+        else:
+            badges.append(("ENDED", "badge-paused"))
+        if state.runs and state.runs[-1].simulated:
+            badges.append(("SIMULATED", "badge-simulated"))
+        if self.disconnected:
+            badges.append(("DISCONNECTED", "badge-disconnected"))
+        markup = "[b]VIPER[/b]  " + "  ".join(f"[{cls}] {text} [/]" for text, cls in badges)
+        if markup != self._badges:
+            self._badges = markup
+            self.query_one("#badges", Static).update(markup)
+
+    def _update_status(self) -> None:
+        state = self.follower.state
+        parts = [f"{state.rows} rows"]
+        try:
+            parts.append(human_size(os.stat(self.follower.path).st_size))
+        except OSError:
+            pass
+        if math.isfinite(state.last_time):
+            age = max(0.0, time.time() - state.last_time)
+            parts.append(f"last {iso(state.last_time)} UTC ({duration_text(age)} ago)")
+        if state.runs:
+            run = state.runs[-1]
+            parts.append(f"run {run.run} every {run.interval:g} s")
+        if state.error:
+            parts.append("read failed, retrying")
+        parts.append(str(self.follower.path))
+        text = " · ".join(parts)
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#status", Static).update(text)
+
+    # ---- keys ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in RECORDING_ACTIONS:
+            return False  # a viewer never changes the recording
+        return True
+
+    def action_request_quit(self) -> None:
+        self._quit()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(VIEW_HELP))
+
+    def action_events(self) -> None:
+        rows = [(iso(e.time), str(e.index), e.kind.value, e.text) for e in self.follower.state.events]
+        self.push_screen(TableScreen("Events", ("time (UTC)", "before sample", "kind", "text"), rows))
+
+    def action_runs(self) -> None:
+        rows = [(str(r.run), r.start_iso, r.port, r.protocol, f"{r.interval:g} s", r.unit, r.host,
+                 "yes" if r.simulated else "no", r.version) for r in self.follower.state.runs]
+        self.push_screen(TableScreen("Runs", ("run", "start (UTC)", "port", "protocol", "interval",
+                                              "unit", "host", "simulated", "VIPER"), rows))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from App.get_system_commands(self, screen)  # theme, quit...; not ViperApp's recording ones
+        yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
+        yield SystemCommand("Events", "List the file's events", self.action_events)
+        yield SystemCommand("Runs", "List the file's runs", self.action_runs)
+        yield SystemCommand("Keys", "Show the key help", self.action_help)
+

@@ -1,0 +1,61 @@
+"""`viper view FILE.h5`: the monitor, read-only, on a recorded file (followed live while recorded).
+
+It never writes the file, never keeps it open between reads and takes no lock on it, so the
+recorder can restart or reopen it at any moment and any number of viewers can run at once. It
+never opens a serial port, so it is safe to run from anywhere (several SSH sessions, a web
+front end that starts one process per browser tab).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .follower import FileFollower
+from .recorded import RecordedFileError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viper view",
+        description="Show a recorded VIPER HDF5 file in the monitor, read-only; follow it live "
+        "while another viper records into it.",
+    )
+    parser.add_argument("file", help="the HDF5 file (VIPER's or the earlier tool's)")
+    parser.add_argument("--no-follow", action="store_true",
+                        help="read the file once; do not watch for new samples")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    follower = FileFollower(args.file, follow=not args.no_follow)
+    try:
+        follower.check()
+    except RecordedFileError as exc:
+        print(f"viper view: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    if not sys.stdout.isatty():
+        print(f"viper view: {args.file}: needs a terminal (use `viper info` or `viper export` "
+              "in scripts)", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    from .ui import MonitorInfo
+    from .ui.viewer import ViewerApp
+
+    runs = follower.state.runs
+    last = runs[-1] if runs else None
+    info = MonitorInfo(port=last.port if last else "-", protocol=last.protocol if last else "-",
+                       address=last.address if last else "-", h5file=follower.path,
+                       simulated=bool(last and last.simulated), unit=follower.unit)
+    app = ViewerApp(follower, info)
+    app.run()
+    if follower.summary.failed:
+        print(f"viper view: {follower.summary.reason}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
