@@ -12,11 +12,15 @@ ever get in its way or change the file (see shared/research/RELIABILITY.md secti
   writing is tried again on a fresh open.
 * The row datasets are read up to the shortest one's length: a crash (or a row being written
   right now) can leave them at unequal lengths until a recorder reopens the file and pads them.
+* While a recorder holds the file, rows at the end of its run that are not all on disk yet
+  (a reader can open mid-flush) are left out until the next open (`RecordedFile.in_flight`).
 * Files of the earlier tool that no recorder has upgraded yet hold only the first five datasets:
   their rows read as they would once upgraded (Time NaN, Run 0, Status UNKNOWN), with no runs
   and no events.
 
-Every error is a `RecordedFileError` whose text is one line naming the file.
+For a live view: ``update = fetch_new(path, rows_seen, events_seen, runs_seen, max_rows)``
+about once per interval, then pass back ``update.total_rows``, ``total_events`` and
+``total_runs``. Every error is a `RecordedFileError` whose text is one line naming the file.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ _RUN_FIELDS = ("run", "first_row", "start_time", "start_iso", "port", "address",
                "interval", "host", "version", "unit", "missing_value", "simulated",
                "gauge_config", "recording_config")
 _EVENT_FIELDS = ("time", "elapsed", "run", "index", "kind", "text")
+_IN_FLIGHT_ROWS = 16  # rows at the end of a live file checked for being half on disk
 _ATTEMPTS = 3  # reads of a file being written are tried again on a fresh open
 _RETRY_PAUSE = 0.05
 DEFAULT_UNIT = "Torr"  # the earlier tool's unit; its files carry no units attribute
@@ -256,6 +261,8 @@ class RecordedFile:
     unit: str
     lengths: dict[str, int]  # row dataset -> its length (only those present)
     rows: int
+    in_flight: int  # rows at the end left out because a recorder is writing them right now
+    holder: LockHolder | None  # who held a lock on the file when it was opened
     run_count: int
     event_count: int
 
@@ -289,11 +296,14 @@ class RecordedFile:
         if not h5py.is_hdf5(p):
             raise self._error("is not an HDF5 file (not a VIPER data file)")
         self.size = st.st_size
+        self.holder = lock_holder(p)  # before opening: a recorder writing now is seen as such
         last: BaseException | None = None
         for attempt in range(_ATTEMPTS):
             try:
                 self._file = h5py.File(p, "r", locking=False)
                 self._inspect(self._file)
+                self.in_flight = self._in_flight(self._file) if self.live else 0
+                self.rows -= self.in_flight
                 return
             except RecordedFileError:
                 self.close()
@@ -336,7 +346,8 @@ class RecordedFile:
             if name in members:
                 ds = f[name]
                 names = getattr(getattr(ds, "dtype", None), "names", None) or ()
-                if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or not set(fields) <= set(names):
+                if (not isinstance(ds, h5py.Dataset) or ds.ndim != 1
+                        or not set(fields) <= set(names)):
                     raise self._error(f"not a VIPER data file: /{name} is not a VIPER {name} table")
         self.lengths = lengths
         self.rows = min(lengths.values())
@@ -345,9 +356,37 @@ class RecordedFile:
         unit = f["Ionisation"].attrs.get("units")
         self.unit = _text(unit) if unit is not None else DEFAULT_UNIT
 
+    def _in_flight(self, f: h5py.File) -> int:
+        """Rows at the end of the recording run that are not all on disk yet.
+
+        A reader can open the file in the middle of the recorder's flush: a dataset's new
+        length may be on disk before the chunk that holds the row (which then reads as fill
+        values). Every row a live run writes has an index, times and a status, so trailing rows
+        of the current run that lack one are in flight; the next open sees them complete.
+        """
+        if not self.upgraded or not self.rows or not self.run_count:
+            return 0
+        first = int(f["runs"].fields("first_row")[self.run_count - 1])
+        start = max(first, self.rows - _IN_FLIGHT_ROWS)
+        if start >= self.rows:
+            return 0
+        r = self._read_rows(f, start, self.rows)
+        ok = r.status == Status.OK
+        complete = ((r.index >= 0) & (r.run > 0) & np.isfinite(r.time) & np.isfinite(r.elapsed)
+                    & (r.status != Status.UNKNOWN).all(axis=1)
+                    & ~(ok & np.isnan(np.stack(r.pressures, axis=1))).any(axis=1))
+        done = np.flatnonzero(complete)
+        return len(r) - (int(done[-1]) + 1 if done.size else 0)
+
+    @property
+    def live(self) -> bool:
+        """A recorder held the file's lock when it was opened."""
+        return self.holder is not None and self.holder.exclusive
+
     @property
     def upgraded(self) -> bool:
-        """Whether the file has VIPER's own datasets (an earlier-tool file has not, until recorded to)."""
+        """Whether the file has VIPER's own datasets (an earlier-tool file gets them when
+        a recorder next records to it)."""
         return all(name in self.lengths for name in ROW_NAMES)
 
     @property
@@ -443,7 +482,8 @@ class RecordedFile:
         start = max(0, min(start, stop))
         if start == stop:
             return Rows.empty(start)
-        return self._retrying(f"rows {start} to {stop - 1}", lambda f: self._read_rows(f, start, stop))
+        return self._retrying(f"rows {start} to {stop - 1}",
+                              lambda f: self._read_rows(f, start, stop))
 
     def _read_rows(self, f: h5py.File, start: int, stop: int) -> Rows:
         n = stop - start
@@ -458,10 +498,10 @@ class RecordedFile:
         time_ = cols.get("Time", np.full(n, math.nan))
         run = cols.get("Run", np.zeros(n, "i4"))
         status = cols.get("Status", np.full((n, len(CHANNELS)), int(Status.UNKNOWN), "u1"))
-        return Rows(start, cols["Index"].astype("i4", copy=False),
-                    cols["Timestamp"].astype("f8", copy=False),
-                    cols["Ionisation"].astype("f8", copy=False), cols["CG1"].astype("f8", copy=False),
-                    cols["CG2"].astype("f8", copy=False), time_.astype("f8", copy=False),
+        f8 = {name: cols[name].astype("f8", copy=False)
+              for name in ("Timestamp", "Ionisation", "CG1", "CG2")}
+        return Rows(start, cols["Index"].astype("i4", copy=False), f8["Timestamp"],
+                    f8["Ionisation"], f8["CG1"], f8["CG2"], time_.astype("f8", copy=False),
                     run.astype("i4", copy=False), status.astype("u1", copy=False))
 
     def blocks(self, start: int = 0, stop: int | None = None, size: int = BLOCK_ROWS,

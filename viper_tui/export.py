@@ -1,0 +1,285 @@
+"""`viper export FILE.h5 --csv`: a recorded file as CSV, for a spreadsheet or pandas.
+
+One line per row, in file order, with a header line::
+
+    time,unix_time,run,index,elapsed_s,IG_Torr,CG1_Torr,CG2_Torr,IG_status,CG1_status,CG2_status
+
+* ``time``: ISO-8601 UTC with milliseconds (``2026-01-02T03:04:05.678Z``); ``unix_time``: the
+  stored UNIX time, every digit (``repr``), so it reads back as the same float. Both are empty
+  for the earlier tool's rows, which have no time.
+* ``run``, ``index`` (the sample index within its run), ``elapsed_s`` (seconds since the run
+  started, the ``Timestamp`` dataset).
+* The three pressures in the file's unit (named in the header). A pressure is empty where its
+  status is not ``ok`` (the file stores the run's missing_value there: 0.0, -999 or NaN);
+  ``--missing keep`` writes the stored value instead. The earlier tool recorded no status, so
+  its rows keep their stored values either way. NaN is always an empty cell.
+* The statuses as words: ok, ig_off, over_range, no_reply, error_reply, garbled, disconnected,
+  unknown (the earlier tool's rows, and rows a crash left partial).
+
+``--events`` writes the events table instead (time, unix_time, run, index, elapsed_s, kind,
+text; text is quoted as CSV needs). ``--run N`` (repeatable), ``--since T`` and ``--until T``
+select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seconds; rows with
+``since <= unix_time < until`` are kept, so rows without a time are left out by a time filter.
+
+Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
+little memory, and a recorder may go on writing it meanwhile (the export stops at the rows the
+file held when it began). ``-o OUT`` writes OUT.partial and renames it when complete. A closed
+pipe (``| head``) ends the export quietly.
+
+Exit codes: 0 done, 2 bad usage or a file that is not a readable VIPER file, 1 a write failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from typing import TextIO
+
+import numpy as np
+
+from .readings import CHANNELS, Status
+from .recorded import BLOCK_ROWS, RecordedFile, RecordedFileError, Rows, status_name
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
+EVENT_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s", "kind", "text")
+_WORDS = np.array([status_name(code) for code in range(256)], dtype=object)
+
+
+class UsageError(Exception):
+    """Bad input: one line, exit 2."""
+
+
+def parse_time(text: str, option: str) -> float:
+    """ISO-8601 (UTC unless a zone is given) or UNIX seconds, as UNIX seconds."""
+    try:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    except ValueError:
+        pass
+    try:
+        stamp = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option}: {text!r} is not an ISO-8601 time (2026-01-02T03:04:05Z) "
+                         "or UNIX seconds") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp.timestamp()
+
+
+def header(unit: str) -> list[str]:
+    return [*ROW_COLUMNS, *(f"{name}_{unit}" for name in CHANNELS),
+            *(f"{name}_status" for name in CHANNELS)]
+
+
+def iso_times(t: np.ndarray) -> list[str]:
+    """ISO-8601 UTC with milliseconds, vectorised; empty for NaN."""
+    ok = np.isfinite(t)
+    micros = np.round(np.where(ok, t, 0.0) * 1e6).astype(np.int64)
+    stamps = np.datetime_as_string((micros // 1000).astype("datetime64[ms]"), unit="ms")
+    out = [s + "Z" for s in stamps.tolist()]
+    for k in np.flatnonzero(~ok).tolist():
+        out[k] = ""
+    return out
+
+
+def _floats(a: np.ndarray, blank: np.ndarray | None = None) -> list[str]:
+    """Shortest text that reads back as the same float; empty where NaN or `blank`."""
+    out = list(map(float.__repr__, a.tolist()))
+    hide = np.isnan(a) if blank is None else (np.isnan(a) | blank)
+    for k in np.flatnonzero(hide).tolist():
+        out[k] = ""
+    return out
+
+
+def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
+    """CSV lines (without line ends) for a block of rows."""
+    status = rows.status
+    cols: list[list[str]] = [
+        iso_times(rows.time), _floats(rows.time), list(map(str, rows.run.tolist())),
+        list(map(str, rows.index.tolist())), _floats(rows.elapsed)]
+    earlier = rows.run == 0  # no status recorded: the stored value is all there is
+    for c, values in enumerate(rows.pressures):
+        blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
+        cols.append(_floats(values, blank))
+    for c in range(len(CHANNELS)):
+        cols.append(_WORDS[status[:, c]].tolist())
+    return map(",".join, zip(*cols))
+
+
+def select(rows: Rows, since: float | None, until: float | None) -> Rows:
+    """The rows with since <= time < until."""
+    if since is None and until is None:
+        return rows
+    keep = np.isfinite(rows.time)
+    if since is not None:
+        keep &= rows.time >= since
+    if until is not None:
+        keep &= rows.time < until
+    if keep.all():
+        return rows
+    return Rows(rows.start, rows.index[keep], rows.elapsed[keep], rows.ig[keep], rows.cg1[keep],
+                rows.cg2[keep], rows.time[keep], rows.run[keep], rows.status[keep])
+
+
+def ranges(rf: RecordedFile, runs: list[int] | None) -> list[tuple[int, int]]:
+    if not runs:
+        return [(0, rf.rows)]
+    return sorted({rf.run_rows(r) for r in runs})
+
+
+def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
+                since: float | None = None, until: float | None = None,
+                keep_missing: bool = False, block: int = BLOCK_ROWS) -> int:
+    """Write the header and the selected rows; returns the number of rows written."""
+    spans = ranges(rf, runs)  # a run that does not exist is an error before anything is written
+    out.write(",".join(header(rf.unit)) + "\n")
+    written = 0
+    for start, stop in spans:
+        for rows in rf.blocks(start, stop, block):
+            rows = select(rows, since, until)
+            if len(rows):
+                out.write("\n".join(row_lines(rows, keep_missing)))
+                out.write("\n")
+                written += len(rows)
+    return written
+
+
+def event_rows(rf: RecordedFile, runs: list[int] | None, since: float | None,
+               until: float | None) -> Iterable[list[str]]:
+    wanted = set(runs) if runs else None
+    for a in range(0, rf.event_count, 4096):
+        for e in rf.events(a, a + 4096):
+            if wanted is not None and e.run not in wanted:
+                continue
+            if since is not None and not e.time >= since:
+                continue
+            if until is not None and not e.time < until:
+                continue
+            t = np.array([e.time])
+            yield [iso_times(t)[0], _floats(t)[0], str(e.run), str(e.index),
+                   _floats(np.array([e.elapsed]))[0], e.kind, e.text]
+
+
+def export_events(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
+                  since: float | None = None, until: float | None = None) -> int:
+    if runs:
+        for r in runs:
+            rf.run_rows(r)  # a run that does not exist is an error, as for rows
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_COLUMNS)
+    written = 0
+    for row in event_rows(rf, runs, since, until):
+        writer.writerow(row)
+        written += 1
+    return written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viper export",
+        description="Write a recorded VIPER file's rows (or events) as CSV: ISO-8601 UTC times,\n"
+        "one column per channel plus its status. Read-only: safe while a recorder writes it.",
+        epilog="Examples: viper export data/vacuum.h5 --csv -o vacuum.csv\n"
+        "          viper export data/vacuum.h5 --csv --run 3 --since 2026-01-02T08:00 | head\n"
+        "          viper export data/vacuum.h5 --csv --events",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", metavar="FILE.h5", help="a VIPER (or earlier VIPER tool) file")
+    parser.add_argument("--csv", action="store_true",
+                        help="CSV output (the only format, so the default)")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="write to OUT (default: standard output)")
+    parser.add_argument("--events", action="store_true",
+                        help="export the events table instead of the rows")
+    parser.add_argument("--run", type=int, action="append", metavar="N",
+                        help="only run N (repeat for several; 0: the earlier tool's rows)")
+    parser.add_argument("--since", metavar="T",
+                        help="only rows at or after T (ISO-8601, UTC unless a zone is given, "
+                        "or UNIX seconds)")
+    parser.add_argument("--until", metavar="T", help="only rows before T")
+    parser.add_argument("--missing", choices=("empty", "keep"), default="empty",
+                        help="a pressure whose status is not ok: an empty cell (default) or the "
+                        "stored missing value")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        since = parse_time(args.since, "--since") if args.since is not None else None
+        until = parse_time(args.until, "--until") if args.until is not None else None
+        if args.output and os.path.exists(args.output) and os.path.exists(args.file) and \
+                os.path.samefile(args.output, args.file):
+            raise UsageError(f"{args.output}: is the file being exported; choose another -o")
+        with RecordedFile(args.file) as rf:
+            if args.output:
+                return _to_file(rf, args, since, until)
+            try:
+                _write(rf, sys.stdout, args, since, until)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _quiet_stdout()
+            return EXIT_OK
+    except (UsageError, RecordedFileError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _write(rf: RecordedFile, out: TextIO, args: argparse.Namespace, since: float | None,
+           until: float | None) -> int:
+    if args.events:
+        return export_events(rf, out, runs=args.run, since=since, until=until)
+    return export_rows(rf, out, runs=args.run, since=since, until=until,
+                       keep_missing=args.missing == "keep")
+
+
+def _to_file(rf: RecordedFile, args: argparse.Namespace, since: float | None,
+             until: float | None) -> int:
+    """Write OUT.partial, then rename: OUT is never left half-written."""
+    target = args.output
+    partial = f"{target}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            _write(rf, out, args, since, until)
+        os.replace(partial, target)
+    except OSError as exc:
+        _remove(partial)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        return _fail(f"{target}: cannot write: {reason}", EXIT_FAILURE)
+    except BaseException:
+        _remove(partial)
+        raise
+    return EXIT_OK
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (`| head`): nothing more to say, and no error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"viper export: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,720 @@
+"""`viper info FILE.h5`: what a recorded file holds, where its gaps are and why, and its health.
+
+Read-only (see recorded.py): safe on a file a recorder is writing right now. Rows are scanned in
+blocks, so a file of tens of millions of rows takes seconds and little memory.
+
+A gap is a step between consecutive rows of a run longer than 1.5 x the interval in effect (a
+run at interval 0, or the earlier tool's rows, use 1.5 x the run's median step), or a jump in
+the sample index (samples acquired but not written). Events between the two rows say why:
+pause/resume, disconnect/reconnect, overrun, interval change; a gap no event explains says so.
+The health says whether a crash left the file needing recovery (unequal dataset lengths,
+unfinished rows: the next recorder to open it completes them), what recovery was done (the
+``recovery`` events), which runs ended without a stop event, and who holds the file now.
+
+Exit codes: 0 report printed, 2 bad usage or a file that is not a readable VIPER file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from .events import EventKind
+from .readings import CHANNELS, Status
+from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
+                       status_name)
+
+EXIT_OK, EXIT_USAGE = 0, 2
+GAP_FACTOR = 1.5
+LISTED_GAPS = 10
+LISTED_EVENTS = 10
+_STEP_SAMPLE = 4096  # steps used to estimate a run's typical step when its interval is unknown
+
+# Gap causes, in the order they are named; an event of one of these kinds between two rows
+# explains the gap between them.
+_CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pause", (EventKind.PAUSE.value, EventKind.RESUME.value)),
+    ("disconnect", (EventKind.DISCONNECT.value, EventKind.RECONNECT.value)),
+    ("overrun", (EventKind.OVERRUN.value,)),
+    ("interval change", (EventKind.INTERVAL.value,)),
+)
+NOT_WRITTEN = "samples not written, no event"
+UNEXPLAINED = "no event"
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def iso(t: float) -> str:
+    """UNIX time as ISO-8601 UTC with milliseconds, ``-`` for none."""
+    if not math.isfinite(t):
+        return "-"
+    stamp = datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def duration(seconds: float) -> str:
+    """``2 d 3 h 4 min 5.6 s``, shortest form."""
+    if not math.isfinite(seconds):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{seconds:.1f} s"
+    whole = int(seconds)
+    d, rest = divmod(whole, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    parts = [f"{d} d"] * bool(d) + [f"{h} h"] * bool(h) + [f"{m} min"] * bool(m)
+    if not d and s:
+        parts.append(f"{s} s")
+    return " ".join(parts)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def size_text(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit} ({n} bytes)"
+    return f"{n} bytes"
+
+
+# --- the analysis -----------------------------------------------------------------------------
+
+
+@dataclass
+class Gap:
+    run: int
+    row: int  # the row after the gap
+    index_before: int
+    index_after: int
+    time_before: float  # UNIX time of the row before (NaN for earlier-tool rows)
+    elapsed_before: float
+    seconds: float
+    cause: str
+
+    @property
+    def not_written(self) -> int:
+        return max(0, self.index_after - self.index_before - 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run": self.run, "row": self.row, "index_before": self.index_before,
+                "index_after": self.index_after, "time_before": _num(self.time_before),
+                "time_before_iso": iso(self.time_before) if math.isfinite(self.time_before)
+                else None, "elapsed_before": _num(self.elapsed_before),
+                "seconds": _num(self.seconds), "samples_not_written": self.not_written,
+                "cause": self.cause}
+
+
+@dataclass
+class RunReport:
+    """What the scan found for one run (run 0: the earlier tool's rows; -1: unfinished rows)."""
+
+    run: int
+    record: RunRecord | None = None
+    first_row: int = -1
+    last_row: int = -1
+    rows: int = 0
+    time_first: float = math.nan
+    time_last: float = math.nan
+    elapsed_first: float = math.nan
+    elapsed_last: float = math.nan
+    status_counts: np.ndarray = field(default_factory=lambda: np.zeros((len(CHANNELS), 256), "i8"))
+    zeros: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), "i8"))
+    gaps: int = 0
+    gap_seconds: float = 0.0
+    gap_causes: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    ended: str = ""
+    # scan state
+    step: float = math.nan  # typical step, when the interval does not say
+    prev_index: int = -1
+    prev_elapsed: float = math.nan
+    prev_time: float = math.nan
+
+    @property
+    def seconds(self) -> float:
+        if math.isfinite(self.time_first) and math.isfinite(self.time_last):
+            return self.time_last - self.time_first
+        return self.elapsed_last - self.elapsed_first
+
+    def missing(self) -> list[dict[str, int]]:
+        """Per channel: status word -> rows without a value."""
+        out = []
+        for c in range(len(CHANNELS)):
+            counts = self.status_counts[c]
+            out.append({status_name(code): int(counts[code]) for code in np.flatnonzero(counts)
+                        if code != Status.OK})
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        rec = self.record
+        return {
+            "run": self.run,
+            "settings": None if rec is None else {
+                k: _num(v) if isinstance(v, float) else v for k, v in vars(rec).items()
+                if k != "run"},
+            "first_row": self.first_row if self.rows else None,
+            "rows": self.rows,
+            "time_first": _num(self.time_first), "time_last": _num(self.time_last),
+            "time_first_iso": iso(self.time_first) if math.isfinite(self.time_first) else None,
+            "time_last_iso": iso(self.time_last) if math.isfinite(self.time_last) else None,
+            "elapsed_first": _num(self.elapsed_first), "elapsed_last": _num(self.elapsed_last),
+            "seconds": _num(self.seconds),
+            "ok": [int(self.status_counts[c][Status.OK]) for c in range(len(CHANNELS))],
+            "missing": dict(zip(CHANNELS, self.missing())),
+            "zero_values": dict(zip(CHANNELS, (int(n) for n in self.zeros))),
+            "gaps": self.gaps, "gap_seconds": self.gap_seconds,
+            "gap_causes": dict(self.gap_causes), "events": dict(self.events), "ended": self.ended,
+        }
+
+
+@dataclass
+class Health:
+    state: str  # "ok", "recording", "needs recovery", "recovered", "interrupted"
+    problems: list[str] = field(default_factory=list)  # needs attention
+    notes: list[str] = field(default_factory=list)  # worth knowing
+    holder: LockHolder | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        holder = None if self.holder is None else {"pid": self.holder.pid,
+                                                   "exclusive": self.holder.exclusive}
+        return {"state": self.state, "problems": self.problems, "notes": self.notes,
+                "lock_holder": holder}
+
+
+@dataclass
+class FileReport:
+    path: str
+    size: int
+    layout: int | None
+    upgraded: bool
+    unit: str
+    rows: int
+    lengths: dict[str, int]
+    event_count: int
+    runs: list[RunReport]
+    gaps: list[Gap]  # listed gaps (the longest, or all)
+    gap_count: int
+    gap_causes: Counter[str]
+    gap_cause_seconds: Counter[str]
+    event_kinds: Counter[str]
+    events: list[EventRecord]  # listed events
+    health: Health
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.path, "size": self.size, "layout": self.layout,
+            "upgraded": self.upgraded, "unit": self.unit, "rows": self.rows,
+            "lengths": self.lengths, "health": self.health.as_dict(),
+            "runs": [r.as_dict() for r in self.runs],
+            "gap_count": self.gap_count,
+            "gap_causes": {k: {"gaps": n, "seconds": self.gap_cause_seconds[k]}
+                           for k, n in self.gap_causes.items()},
+            "gaps": [g.as_dict() for g in self.gaps],
+            "event_count": self.event_count, "event_kinds": dict(self.event_kinds),
+            "events": [{"number": e.number, "time": _num(e.time), "time_iso": iso(e.time)
+                        if math.isfinite(e.time) else None, "elapsed": _num(e.elapsed),
+                        "run": e.run, "index": e.index, "kind": e.kind, "text": e.text}
+                       for e in self.events],
+        }
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+class _RunEvents:
+    """One run's events by kind, as sorted sample indices, to explain gaps."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, np.ndarray] = {}
+        self.intervals: tuple[np.ndarray, np.ndarray] | None = None  # index -> new interval
+
+
+def _new_interval(text: str) -> float | None:
+    """The new interval from an interval event's text (``1 s -> 0.2 s``)."""
+    try:
+        return float(text.rsplit("->", 1)[1].strip().split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _run_events(rf: RecordedFile
+                ) -> tuple[dict[int, _RunEvents], Counter[str], dict[int, Counter[str]]]:
+    """Events grouped for gap attribution; read in blocks (texts only for interval events)."""
+    grouped: dict[int, dict[str, list[int]]] = {}
+    interval_changes: dict[int, list[tuple[int, float]]] = {}
+    kinds: Counter[str] = Counter()
+    per_run: dict[int, Counter[str]] = {}
+    block = 65536
+    for a in range(0, rf.event_count, block):
+        table = rf.event_table(a, a + block)
+        for k, row in enumerate(table):
+            kind = bytes(row["kind"]).rstrip(b"\0").decode("utf-8", "replace")
+            run, index = int(row["run"]), int(row["index"])
+            kinds[kind] += 1
+            per_run.setdefault(run, Counter())[kind] += 1
+            grouped.setdefault(run, {}).setdefault(kind, []).append(index)
+            if kind == EventKind.INTERVAL.value:
+                (ev,) = rf.events(a + k, a + k + 1)
+                new = _new_interval(ev.text)
+                if new is not None:
+                    interval_changes.setdefault(run, []).append((index, new))
+    out: dict[int, _RunEvents] = {}
+    for run, kinds_of_run in grouped.items():
+        re_ = _RunEvents()
+        re_.by_kind = {k: np.sort(np.asarray(v, dtype=np.int64)) for k, v in kinds_of_run.items()}
+        if run in interval_changes:
+            changes = sorted(interval_changes[run])
+            re_.intervals = (np.array([i for i, _ in changes], dtype=np.int64),
+                             np.array([v for _, v in changes]))
+        out[run] = re_
+    return out, kinds, per_run
+
+
+class _Scanner:
+    """Streams the rows once: per-run counts, time ranges, missing values and gaps."""
+
+    def __init__(self, rf: RecordedFile, records: dict[int, RunRecord],
+                 events: dict[int, _RunEvents], all_gaps: bool) -> None:
+        self.rf = rf
+        self.records = records
+        self.events = events
+        self.runs: dict[int, RunReport] = {}
+        self.all_gaps = all_gaps
+        self.kept: list[tuple[float, int, Gap]] = []  # heap of the longest gaps
+        self.listed: list[Gap] = []
+        self.gap_count = 0
+        self.causes: Counter[str] = Counter()
+        self.cause_seconds: Counter[str] = Counter()
+        self.unfinished = 0  # rows with Run -1: a crash before their Run was written
+
+    def scan(self) -> None:
+        for rows in self.rf.blocks():
+            self._block(rows)
+
+    def _block(self, rows: Rows) -> None:
+        run = rows.run
+        cuts = np.flatnonzero(np.diff(run)) + 1
+        starts = np.concatenate(([0], cuts))
+        stops = np.concatenate((cuts, [len(rows)]))
+        for a, b in zip(starts.tolist(), stops.tolist()):
+            self._segment(rows, int(run[a]), a, b)
+
+    def _segment(self, rows: Rows, run: int, a: int, b: int) -> None:
+        rep = self.runs.get(run)
+        if rep is None:
+            rep = self.runs[run] = RunReport(run, self.records.get(run), first_row=rows.start + a)
+        rep.rows += b - a
+        rep.last_row = rows.start + b - 1
+        if run == -1:
+            self.unfinished += b - a
+        status = rows.status[a:b]
+        for c in range(len(CHANNELS)):
+            rep.status_counts[c] += np.bincount(status[:, c], minlength=256)
+        if run == 0:  # the earlier tool wrote 0.0 where a reading failed, and no status
+            for c, values in enumerate(rows.pressures):
+                rep.zeros[c] += int(np.count_nonzero(values[a:b] == 0.0))
+        t = rows.time[a:b]
+        finite = np.flatnonzero(np.isfinite(t))
+        if finite.size:
+            if not math.isfinite(rep.time_first):
+                rep.time_first = float(t[finite[0]])
+            rep.time_last = float(t[finite[-1]])
+        el = rows.elapsed[a:b]
+        finite_el = np.flatnonzero(np.isfinite(el))
+        if finite_el.size:
+            if not math.isfinite(rep.elapsed_first):
+                rep.elapsed_first = float(el[finite_el[0]])
+            rep.elapsed_last = float(el[finite_el[-1]])
+        if run >= 0:
+            self._gaps(rep, rows, a, b)
+        rep.prev_index = int(rows.index[b - 1])
+        rep.prev_elapsed = float(rows.elapsed[b - 1])
+        rep.prev_time = float(rows.time[b - 1])
+
+    def _gaps(self, rep: RunReport, rows: Rows, a: int, b: int) -> None:
+        have_prev = rep.rows > b - a  # this run had rows before this segment
+        idx = rows.index[a:b].astype(np.int64)
+        el = rows.elapsed[a:b]
+        tm = rows.time[a:b]
+        if have_prev:
+            idx = np.concatenate(([rep.prev_index], idx))
+            el = np.concatenate(([rep.prev_elapsed], el))
+            tm = np.concatenate(([rep.prev_time], tm))
+        if len(idx) < 2:
+            return
+        dt = np.diff(el)
+        di = np.diff(idx)
+        valid = (idx[:-1] >= 0) & (idx[1:] >= 0) & np.isfinite(dt) & (dt >= 0)
+        threshold = self._threshold(rep, idx, dt, valid)
+        if threshold is None:
+            is_gap = valid & (di > 1)
+        else:
+            is_gap = valid & ((dt > threshold) | (di > 1))
+        where = np.flatnonzero(is_gap)
+        if not where.size:
+            return
+        before, after = idx[where], idx[where + 1]
+        run_events = self.events.get(rep.run)
+        labels = np.empty(where.size, dtype=object)
+        labels[:] = ""
+        if run_events is not None:
+            for name, kinds in _CAUSES:
+                hit = np.zeros(where.size, dtype=bool)
+                for kind in kinds:
+                    arr = run_events.by_kind.get(kind)
+                    if arr is not None:
+                        # events with before < index <= after sit between the two rows
+                        hit |= (np.searchsorted(arr, after, "right")
+                                - np.searchsorted(arr, before, "right")) > 0
+                for k in np.flatnonzero(hit):
+                    labels[k] = f"{labels[k]} + {name}" if labels[k] else name
+        first_row = rows.start + a - (1 if have_prev else 0)
+        for k, w in enumerate(where.tolist()):
+            cause = labels[k] or (NOT_WRITTEN if di[w] > 1 else UNEXPLAINED)
+            gap = Gap(rep.run, first_row + w + 1, int(idx[w]), int(idx[w + 1]), float(tm[w]),
+                      float(el[w]), float(dt[w]), cause)
+            self._add(rep, gap)
+
+    def _threshold(self, rep: RunReport, idx: np.ndarray, dt: np.ndarray,
+                   valid: np.ndarray) -> np.ndarray | float | None:
+        rec = rep.record
+        ev = self.events.get(rep.run)
+        base = rec.interval if rec is not None else 0.0
+        if ev is not None and ev.intervals is not None:
+            at, values = ev.intervals
+            # interval in effect at each row: the last change at or before its index
+            k = np.searchsorted(at, idx, "right") - 1
+            per_row = np.where(k >= 0, values[np.maximum(k, 0)], base)
+            expected = np.maximum(per_row[:-1], per_row[1:])
+            if np.all(expected > 0):
+                return GAP_FACTOR * expected
+            step = self._step(rep, dt, valid)
+            if step is None:
+                return None
+            return GAP_FACTOR * np.where(expected > 0, expected, step)
+        if base > 0:
+            return GAP_FACTOR * base
+        step = self._step(rep, dt, valid)
+        return None if step is None else GAP_FACTOR * step
+
+    def _step(self, rep: RunReport, dt: np.ndarray, valid: np.ndarray) -> float | None:
+        """A run's typical step, from its first steps, when no interval says it."""
+        if not math.isfinite(rep.step):
+            steps = dt[valid][:_STEP_SAMPLE]
+            steps = steps[steps > 0]
+            if not steps.size:
+                return None
+            rep.step = float(np.median(steps))
+        return rep.step
+
+    def _add(self, rep: RunReport, gap: Gap) -> None:
+        rep.gaps += 1
+        rep.gap_seconds += gap.seconds
+        rep.gap_causes[gap.cause] += 1
+        self.gap_count += 1
+        self.causes[gap.cause] += 1
+        self.cause_seconds[gap.cause] += gap.seconds
+        if self.all_gaps:
+            self.listed.append(gap)
+            return
+        item = (gap.seconds, -gap.row, gap)
+        if len(self.kept) < LISTED_GAPS:
+            heapq.heappush(self.kept, item)
+        elif item[:2] > self.kept[0][:2]:
+            heapq.heapreplace(self.kept, item)
+
+    def gaps(self) -> list[Gap]:
+        if self.all_gaps:
+            return self.listed
+        return sorted((g for _, _, g in self.kept), key=lambda g: g.row)  # in file order
+
+
+def analyse(path: str | os.PathLike[str], *, all_gaps: bool = False,
+            all_events: bool = False) -> FileReport:
+    """Scan the file read-only and build the report. Raises RecordedFileError."""
+    with RecordedFile(path) as rf:
+        holder = rf.holder
+        records = {r.run: r for r in rf.runs()}
+        run_events, kinds, per_run_kinds = _run_events(rf)
+        scanner = _Scanner(rf, records, run_events, all_gaps)
+        scanner.scan()
+        if all_events:
+            listed = rf.events()
+        else:
+            listed = rf.events(max(0, rf.event_count - LISTED_EVENTS))
+        recovery: list[EventRecord] = []
+        stops: dict[int, str] = {}
+        if kinds.get(EventKind.STOP.value) or kinds.get(EventKind.RECOVERY.value):
+            for a in range(0, rf.event_count, 4096):
+                for e in rf.events(a, a + 4096):
+                    if e.kind == EventKind.STOP.value:
+                        stops[e.run] = e.text
+                    elif e.kind == EventKind.RECOVERY.value:
+                        recovery.append(e)
+
+    live = holder is not None and holder.exclusive
+    runs: list[RunReport] = []
+    for number in sorted(set(records) | set(scanner.runs), key=lambda n: (n < 0, n)):
+        rep = scanner.runs.get(number) or RunReport(number, records.get(number))
+        rep.events = per_run_kinds.get(number, Counter())
+        if number == 0:
+            rep.ended = "rows written by the earlier VIPER tool"
+        elif number == -1:
+            rep.ended = "rows a crash left unfinished (Run never written)"
+        elif number in stops:
+            rep.ended = f"stopped: {stops[number]}"
+        elif live and number == max(records, default=0):
+            rep.ended = "recording now"
+        else:
+            rep.ended = "no stop event: the recorder was killed or crashed, or could not write"
+        runs.append(rep)
+
+    health = _health(rf, holder, runs, recovery, scanner.unfinished)
+    return FileReport(
+        path=str(rf.path), size=rf.size, layout=rf.layout, upgraded=rf.upgraded, unit=rf.unit,
+        rows=rf.rows, lengths=dict(rf.lengths), event_count=rf.event_count, runs=runs,
+        gaps=scanner.gaps(), gap_count=scanner.gap_count, gap_causes=scanner.causes,
+        gap_cause_seconds=scanner.cause_seconds, event_kinds=kinds, events=listed,
+        health=health)
+
+
+def _health(rf: RecordedFile, holder: LockHolder | None, runs: list[RunReport],
+            recovery: list[EventRecord], unfinished: int) -> Health:
+    h = Health("ok", holder=holder)
+    live = holder is not None and holder.exclusive
+    who = f"pid {holder.pid}" if holder is not None and holder.pid else "another process"
+    if live:
+        h.state = "recording"
+        h.notes.append(f"being recorded right now ({who} holds the recorder's lock); "
+                       "this report is a snapshot as of opening")
+    elif holder is not None:
+        h.problems.append(f"open in another program ({who}) with HDF5 file locking on: a "
+                          "recorder cannot open the file until it is closed")
+    if rf.in_flight:
+        h.notes.append(f"{rf.in_flight} row(s) being written as the file was read are left out")
+    if not rf.upgraded:
+        h.notes.append("a file of the earlier VIPER tool, not upgraded yet: no times, run "
+                       "settings, status or events (a VIPER recorder adds them when it next "
+                       "records to this file)")
+    spread = max(rf.lengths.values()) - rf.rows
+    pending = False
+    if rf.unequal:
+        detail = ", ".join(f"{n} {k}" for n, k in rf.lengths.items())
+        if live and spread <= 1:
+            h.notes.append(f"a row was being written as the file was read ({detail}); "
+                           f"{rf.rows} complete rows read")
+        else:
+            pending = True
+            h.problems.append(
+                f"needs recovery: a crash left the row datasets at unequal lengths ({detail}); "
+                f"the first {rf.rows} rows are complete and are the ones read; the next "
+                "recorder to open the file completes the rest (nothing is removed)")
+    if unfinished and not live:
+        pending = True
+        h.problems.append(f"needs recovery: {unfinished} row(s) at the end were never fully "
+                          "written (Run unset); the next recorder to open the file completes them")
+    for e in recovery:
+        h.notes.append(f"recovered when run {e.run} started ({iso(e.time)}): {e.text}")
+    interrupted = [r for r in runs if r.ended.startswith("no stop event")]
+    for r in interrupted:
+        last = iso(r.time_last) if r.rows else "no rows"
+        h.notes.append(f"run {r.run} has no stop event: its recorder was killed or crashed, or "
+                       f"could not write (last row {last})")
+    if pending:
+        h.state = "needs recovery"
+    elif holder is not None and not live:
+        h.state = "locked by a reader"
+    elif interrupted:
+        h.state = "interrupted" if not recovery else "recovered"
+    elif recovery:
+        h.state = "recovered"
+    elif live:
+        h.state = "recording"
+    return h
+
+
+# --- the text report --------------------------------------------------------------------------
+
+
+def _missing_text(rep: RunReport) -> str:
+    if rep.run == 0:
+        zeros = ", ".join(f"{name} {int(n)}" for name, n in zip(CHANNELS, rep.zeros))
+        return f"no status recorded by the earlier tool; values of 0: {zeros}"
+    parts = []
+    for name, missing in zip(CHANNELS, rep.missing()):
+        text = _counts_text(missing)
+        parts.append(f"{name} {text or 'none'}")
+    return "; ".join(parts)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    """``3 ig_off, 1 no_reply``: most first."""
+    return ", ".join(f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _causes_text(counts: Counter[str], seconds: Counter[str] | None = None) -> str:
+    items = sorted(counts.items(), key=lambda kv: -kv[1])
+    if seconds is None:
+        return ", ".join(f"{n} {cause}" for cause, n in items)
+    return ", ".join(f"{n} {cause} ({duration(seconds[cause])})" for cause, n in items)
+
+
+def _run_lines(rep: RunReport, unit: str) -> list[str]:
+    lines = []
+    rec = rep.record
+    if rep.run == 0:
+        lines.append("Run 0   the earlier VIPER tool's rows (no settings or times recorded)")
+    elif rep.run == -1:
+        lines.append("Unfinished rows (a crash hit before their run number was written)")
+    else:
+        start = rec.start_iso if rec is not None else "-"
+        lines.append(f"Run {rep.run}   started {start}")
+    if rec is not None:
+        sim = ", simulated gauge" if rec.simulated else ""
+        lines.append(f"  port {rec.port}, address {rec.address}, {rec.protocol}, interval "
+                     f"{rec.interval:g} s, host {rec.host}, VIPER {rec.version}{sim}")
+    if rep.rows:
+        lines.append(f"  rows {rep.first_row} to {rep.last_row} ({plural(rep.rows, 'sample')})")
+        if math.isfinite(rep.time_first):
+            lines.append(f"  from {iso(rep.time_first)} to {iso(rep.time_last)} "
+                         f"({duration(rep.seconds)})")
+        elif math.isfinite(rep.elapsed_first):
+            lines.append(f"  elapsed {rep.elapsed_first:.3f} s to {rep.elapsed_last:.3f} s "
+                         f"({duration(rep.seconds)}; no UNIX times recorded)")
+    else:
+        lines.append("  no rows")
+    if rep.run >= 0:
+        lines.append(f"  ended: {rep.ended}" if rep.run else f"  {rep.ended}")
+    if rep.rows:
+        if rep.gaps:
+            lines.append(f"  gaps: {rep.gaps} ({duration(rep.gap_seconds)} in all): "
+                         f"{_causes_text(rep.gap_causes)}")
+        elif rep.run >= 0:
+            lines.append("  gaps: none")
+        lines.append(f"  missing values: {_missing_text(rep)}")
+    if rep.events:
+        lines.append(f"  events: {_causes_text(rep.events)}")
+    return lines
+
+
+def _event_line(e: EventRecord) -> str:
+    return f"  {iso(e.time)}  run {e.run}  before sample {e.index}  {e.kind}: {e.text}"
+
+
+def render(report: FileReport, *, all_gaps: bool, all_events: bool) -> str:
+    r = report
+    lines = [f"File:    {r.path}", f"Size:    {size_text(r.size)}"]
+    if r.layout is not None:
+        lines.append(f"Layout:  VIPER layout {r.layout}")
+    else:
+        lines.append("Layout:  earlier VIPER tool (five datasets; not upgraded)")
+    lines.append(f"Unit:    {r.unit}")
+    lengths = set(r.lengths.values())
+    rows = f"Rows:    {r.rows}"
+    if len(lengths) > 1:
+        rows += " readable (" + ", ".join(f"{n} {k}" for n, k in r.lengths.items()) + ")"
+    lines.append(rows)
+    numbered = [x for x in r.runs if x.run > 0]
+    lines.append(f"Runs:    {len(numbered)}" + (" (+ earlier-tool rows)" if any(
+        x.run == 0 for x in r.runs) else ""))
+    lines.append(f"Events:  {r.event_count}")
+    lines.append(f"Health:  {r.health.state.upper() if r.health.state == 'ok' else r.health.state}")
+    for p in r.health.problems:
+        lines.append(f"  ! {p}")
+    for n in r.health.notes:
+        lines.append(f"  - {n}")
+    for rep in r.runs:
+        lines.append("")
+        lines.extend(_run_lines(rep, r.unit))
+    lines.append("")
+    if r.gap_count:
+        shown = "all listed" if all_gaps else (
+            f"longest {len(r.gaps)} listed; --gaps lists all" if r.gap_count > len(r.gaps)
+            else "all listed")
+        lines.append(f"Gaps: {r.gap_count} ({shown}); by cause: "
+                     f"{_causes_text(r.gap_causes, r.gap_cause_seconds)}")
+        for g in r.gaps:
+            where = iso(g.time_before) if math.isfinite(g.time_before) else (
+                f"elapsed {g.elapsed_before:.3f} s")
+            skipped = f", {g.not_written} samples not written" if g.not_written else ""
+            lines.append(f"  run {g.run}  after {where}  {duration(g.seconds)} (samples "
+                         f"{g.index_before} -> {g.index_after}{skipped}, row {g.row})  {g.cause}")
+    else:
+        lines.append("Gaps: none")
+    lines.append("")
+    if r.event_count:
+        kinds = _counts_text(r.event_kinds)
+        shown = "all listed" if all_events or len(r.events) == r.event_count else (
+            f"last {len(r.events)} listed; --events lists all")
+        lines.append(f"Events: {r.event_count} ({shown}): {kinds}")
+        lines.extend(_event_line(e) for e in r.events)
+    else:
+        lines.append("Events: none")
+    return "\n".join(lines)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viper info",
+        description="Describe a recorded VIPER file: runs, samples, time range, gaps and their "
+        "causes, missing values, events and the file's health. Read-only: safe while a recorder "
+        "writes the file.",
+        epilog="Example: viper info data/vacuum.h5 --events")
+    parser.add_argument("file", metavar="FILE.h5", help="a VIPER (or earlier VIPER tool) file")
+    parser.add_argument("--gaps", action="store_true",
+                        help=f"list every gap (default: the {LISTED_GAPS} longest)")
+    parser.add_argument("--events", action="store_true",
+                        help=f"list every event (default: the last {LISTED_EVENTS})")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as one JSON object, for scripts")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        report = analyse(args.file, all_gaps=args.gaps, all_events=args.events)
+    except RecordedFileError as exc:
+        print(f"viper info: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    try:
+        if args.json:
+            print(json.dumps(report.as_dict(), indent=1, allow_nan=False), flush=True)
+        else:
+            print(render(report, all_gaps=args.gaps, all_events=args.events), flush=True)
+    except BrokenPipeError:
+        _quiet_stdout()
+    return EXIT_OK
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (`| head`): nothing more to say, and no error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
