@@ -198,6 +198,7 @@ class ViperApp(App[int]):
         if event.kind is EventKind.MARK:
             self.query_one(PressureChart).marks.append(event.time)
             self._chart_dirty = True
+            self._refresh_chart(force=True)
         if event.kind in (EventKind.ERROR, EventKind.DISCONNECT):
             self.notify(event.text, title=event.kind.value, severity="error", timeout=8)
         if event.kind in (EventKind.PAUSE, EventKind.RESUME, EventKind.DISCONNECT, EventKind.RECONNECT):
@@ -224,10 +225,16 @@ class ViperApp(App[int]):
             readout.refresh_info(self.history, now)
         self._update_status()
 
-    def _refresh_chart(self) -> None:
-        if self._chart_dirty:
+    def _refresh_chart(self, force: bool = False) -> None:
+        """Rebuild the chart if it changed and a column's worth of time has passed (or `force`).
+
+        A rebuild redraws most of the screen, so over SSH it is the costliest thing the monitor
+        does; a 10 minute window on 80 columns moves by one column every ~8 s, not every sample.
+        """
+        chart = self.query_one(PressureChart)
+        if self._chart_dirty and (force or chart.due(self.history, self.now())):
             self._chart_dirty = False
-            self.query_one(PressureChart).plot(self.history, self.now())
+            chart.plot(self.history, self.now())
 
     def _update_status(self) -> None:
         info = self.info

@@ -33,7 +33,7 @@ def log_values(sample: Sample) -> tuple[float, float, float]:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Bucket:
     start: float
     sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])

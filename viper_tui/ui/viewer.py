@@ -112,7 +112,7 @@ class ViewerApp(ViperApp):
         for event in message.events[-LOG_EVENTS:]:
             self._log(event_line(event))
         self._chart_dirty = True
-        self._refresh_chart()
+        self._refresh_chart(force=True)
 
     def _log(self, line: str) -> None:
         self.query_one(Log).write_line(line)

@@ -103,6 +103,7 @@ class Readout(Vertical):
 
 WINDOWS: tuple[tuple[str, float | None], ...] = (("10 min", 600.0), ("1 h", 3600.0), ("24 h", 86400.0), ("all", None))
 CHANNEL_COLOURS = ("cyan", "green", "yellow")
+CHART_MIN_PERIOD, CHART_MAX_PERIOD = 2.0, 60.0  # seconds between chart rebuilds while data come in
 
 
 class PressureChart(Static):
@@ -121,6 +122,7 @@ class PressureChart(Static):
         self._points: list[Point] = []
         self._now = time.time()
         self._built_size: tuple[int, int] = (0, 0)
+        self._built_at = -math.inf  # monotonic time of the last plot()
         self.builds = 0
 
     @property
@@ -130,7 +132,16 @@ class PressureChart(Static):
     def next_window(self) -> None:
         self.window_index = (self.window_index + 1) % len(WINDOWS)
 
+    def due(self, history: History, now: float) -> bool:
+        """Whether the data have moved by about one column since the last build."""
+        span = self.window[1]
+        if span is None or (history.first_time is not None and now - history.first_time < span):
+            span = now - history.first_time if history.first_time is not None else 0.0
+        per_column = span / max(self.size.width - 8, 10)
+        return time.monotonic() - self._built_at >= min(max(per_column, CHART_MIN_PERIOD), CHART_MAX_PERIOD)
+
     def plot(self, history: History, now: float) -> None:
+        self._built_at = time.monotonic()
         width = max(self.size.width - 8, 10)
         self._points = history.window(self.window[1], now, width * 2)
         self._now = now
