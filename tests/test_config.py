@@ -72,7 +72,7 @@ def test_serial_errors_name_file_section_and_key(tmp_path, text, message):
     [
         ("[Logging]\ninterval = 5\n", "[Logging] h5file: missing (no default)"),
         ("[Logging]\nh5file = x.h5\ninterval = -1\n", "[Logging] interval: '-1'"),
-        ("[Logging]\nh5file = x.h5\ninterval = 0.1\n", "[Logging] interval: 0.1 s is shorter than the 0.15 s"),
+        ("[Logging]\nh5file = x.h5\ninterval = 0.01\n", "[Logging] interval: 0.01 s is shorter than the 0.05 s one binary"),
         ("[Logging]\nh5file = x.h5\ninterval = nan\n", "[Logging] interval: 'nan'"),
         ("[Logging]\nh5file = x.h5\nduration = 2.5\n", "[Logging] duration: '2.5'"),
         ("[Logging]\nh5file = x.h5\nstore_data = maybe\n", "[Logging] store_data: 'maybe' is not true or false"),
@@ -100,11 +100,25 @@ def test_optional_keys(tmp_path):
     assert math.isnan(logging.missing_value) and logging.duration == 0 and logging.interval == 0
 
 
-def test_min_interval_follows_min_delay(tmp_path):
-    serial = load_serial(write(tmp_path, "g.conf", "[Serial]\nmin_delay = 0.1\n"))
+def test_min_interval_follows_min_delay_and_protocol(tmp_path):
+    serial = load_serial(write(tmp_path, "g.conf", "[Serial]\nmin_delay = 0.1\nprotocol = ascii\n"))
     path = write(tmp_path, "r.conf", "[Logging]\nh5file = x.h5\ninterval = 0.2\n")
-    with pytest.raises(ConfigError, match="shorter than the 0.3 s"):
+    with pytest.raises(ConfigError, match="shorter than the 0.3 s three ASCII reads need at min_delay 0.1"):
         load_logging(path, serial)
+    binary = load_serial(write(tmp_path, "g.conf", "[Serial]\nmin_delay = 0.1\nprotocol = BINARY\n"))
+    assert binary.protocol == "binary" and binary.min_interval == pytest.approx(0.1)
+    assert load_logging(path, binary).interval == 0.2  # one read-all per sample fits
+    with pytest.raises(ConfigError, match="shorter than the 0.1 s one binary read-all need"):
+        load_logging(write(tmp_path, "r2.conf", "[Logging]\nh5file = x.h5\ninterval = 0.08\n"), binary)
+
+
+def test_protocol_and_baudrate_default_to_what_existing_files_need(tmp_path):
+    serial = load_serial(GAUGE_EXAMPLE)  # no protocol key: detect the gauge's format
+    assert (serial.protocol, serial.baudrate, serial.auto_baud) == ("auto", 19200, False)
+    auto = load_serial(write(tmp_path, "g.conf", "[Serial]\nbaudrate = Auto   # scan\nprotocol = ascii\n"))
+    assert (auto.protocol, auto.baudrate, auto.auto_baud) == ("ascii", 19200, True)
+    with pytest.raises(ConfigError, match=r"\[Serial\] baudrate: '9601' is not a baud rate .* 57600, or auto\)$"):
+        load_serial(write(tmp_path, "g.conf", "[Serial]\nbaudrate = 9601\n"))
 
 
 def test_command_line_overrides(monkeypatch, tmp_path):
@@ -118,8 +132,13 @@ def test_command_line_overrides(monkeypatch, tmp_path):
     assert logging.h5file == Path("~/x.h5").expanduser()
     with pytest.raises(ConfigError, match=r"^command line: --interval: '-3'"):
         override(serial, logging, interval="-3")
-    with pytest.raises(ConfigError, match=r"^command line: --interval: 0.05 s is shorter"):
-        override(serial, logging, interval="0.05")
+    with pytest.raises(ConfigError, match=r"^command line: --interval: 0.02 s is shorter"):
+        override(serial, logging, interval="0.02")
+    with pytest.raises(ConfigError, match=r"^command line: --interval: 0.05 s is shorter .* three ASCII"):
+        override(serial, logging, protocol="ascii", interval="0.05")
+    with pytest.raises(ConfigError, match=r"^command line: --protocol: 'modbus' is not a protocol"):
+        override(serial, logging, protocol="modbus")
+    assert override(serial, logging, protocol="binary")[0].protocol == "binary"
 
 
 def test_channel_names_are_optional(tmp_path):

@@ -121,12 +121,15 @@ def test_stop_signal_in_the_service_environment(tmp_path, sig):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=systemd_env(tmp_path), cwd=tmp_path)
     try:
-        seen = [proc.stdout.readline() for _ in range(4)]  # the start event and three samples
+        seen = []  # the start event and three samples (and any overrun event of a loaded machine)
+        while sum(line.startswith(b"[") for line in seen) < 3:
+            seen.append(proc.stdout.readline())
+            assert seen[-1], "viper ended early"
     finally:
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert err == b"" and b"\x1b" not in out
+    assert err == b"" and b"\x1b" not in out, err
     samples = check_lines((b"".join(seen) + out).decode())
     assert len(samples) >= 3
     assert (b"".join(seen) + out).decode().splitlines()[-1].endswith(f"Stopped: {sig.name} received.")
@@ -149,7 +152,6 @@ def test_port_that_cannot_be_opened_is_exit_1_for_a_restart(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main calls sys.stdout.isatty() when sys.stdout is None")
 def test_closed_stdout_still_records(tmp_path):
     """`viper ... >&-` (stdout closed, as some init scripts leave it): records, no traceback."""
     result = subprocess.run(f"exec {shlex.join(viper_command())} --simulate --duration 2 --interval 0.2 "

@@ -35,7 +35,7 @@ def test_serves_on_a_link_until_sigint(tmp_path):
     link = tmp_path / "gauge"
     process, line = start("--link", str(link), "--scenario", "ig-off", "--seed", "3")
     try:
-        expected = rf"viper-sim: serving {re.escape(str(link))} -> /dev/pts/\d+ \(scenario ig-off, address 01\)\n"
+        expected = rf"viper-sim: serving {re.escape(str(link))} -> /dev/pts/\d+ \(ascii, 19200 baud, scenario ig-off, address 01\)\n"
         assert re.fullmatch(expected, line), line
         with serial.Serial(str(link), 19200, timeout=1) as port:
             port.write(b"#01RD\r")
@@ -55,7 +55,7 @@ def test_serves_on_a_link_until_sigint(tmp_path):
 def test_serves_on_tcp_until_sigterm():
     process, line = start("--tcp", "127.0.0.1:0", "--address", "0A", "--latency", "0")
     try:
-        match = re.fullmatch(r"viper-sim: serving (socket://127\.0\.0\.1:\d+) \(scenario steady, address 0A\)\n", line)
+        match = re.fullmatch(r"viper-sim: serving (socket://127\.0\.0\.1:\d+) \(ascii, 19200 baud, scenario steady, address 0A\)\n", line)
         assert match, line
         port = serial.serial_for_url(match.group(1), timeout=1)
         try:
@@ -72,7 +72,7 @@ def test_serves_on_tcp_until_sigterm():
 def test_verbose_logs_each_exchange_to_stderr(tmp_path):
     process, line = start("--link", str(tmp_path / "g"), "-v")
     try:
-        with serial.Serial(str(tmp_path / "g"), timeout=1) as port:
+        with serial.Serial(str(tmp_path / "g"), 19200, timeout=1) as port:
             port.write(b"#01VER\r")
             port.read_until(b"\r")
     finally:
@@ -91,6 +91,10 @@ def test_verbose_logs_each_exchange_to_stderr(tmp_path):
         ["--tcp", "host:port"],
         ["--tcp", "1", "--link", "x"],
         ["--ig-off-value", "9.9E9"],
+        ["--format", "modbus"],
+        ["--unit-codes", "0,1"],
+        ["--unit-codes", "a,b,c"],
+        ["--binary-ig-off", "5"],
     ],
 )
 def test_bad_arguments_exit_2(args):
@@ -114,6 +118,27 @@ def test_arguments_map_to_options():
     assert options.trip_reply_layout == "space"
     defaults = options_from(build_parser().parse_args([]))
     assert defaults.echo is None and defaults.flaky_fraction is None and defaults.address == 1
+    assert defaults.protocol == "ascii" and defaults.check_host_baud and defaults.binary_unit_codes == (0, 1, 2)
+    binary = options_from(build_parser().parse_args(
+        "--format binary --any-baud --unit-codes 0x54,0x4D,0x50 --bad-crc answer --refusal silence".split()))
+    assert (binary.protocol, binary.check_host_baud, binary.binary_unit_codes) == ("binary", False, (0x54, 0x4D, 0x50))
+    assert (binary.binary_bad_frame, binary.binary_refusal) == ("answer", "silence")
+
+
+def test_serves_binary_at_the_chosen_baud_rate(tmp_path):
+    from viper_tui import binary_codec
+    from viper_tui.binary_codec import Code
+
+    link = tmp_path / "gauge"
+    process, line = start("--link", str(link), "--format", "binary", "--baud", "9600", "--scenario", "ig-off")
+    try:
+        assert "(binary, 9600 baud, scenario ig-off, address 01)" in line
+        with serial.Serial(str(link), 9600, timeout=1) as port:
+            port.write(binary_codec.encode_command(1, Code.IG_STATUS))
+            assert port.read(5) == binary_codec.encode_reply(1, Code.IG_STATUS, b"\x00")
+    finally:
+        out, err = stop(process, signal.SIGINT)
+    assert process.returncode == 0, err
 
 
 def test_console_script_is_installed():

@@ -59,20 +59,20 @@ def test_pty_link_replaces_an_existing_one(tmp_path):
 
 
 def test_reply_latency_and_wire_time_are_applied():
-    with PtyServer(gauge(reply_latency=0.08)) as server, serial.Serial(server.path, timeout=1) as port:
+    with PtyServer(gauge(reply_latency=0.08)) as server, serial.Serial(server.path, 19200, timeout=1) as port:
         start = time.perf_counter()
         assert exchange(port, b"#01VER\r") == VER
         elapsed = time.perf_counter() - start
     assert 0.08 + 20 * 10 / 19200 <= elapsed < 0.5
     with PtyServer(gauge(reply_latency=0.0, simulate_wire_time=False)) as server:
-        with serial.Serial(server.path, timeout=1) as port:
+        with serial.Serial(server.path, 19200, timeout=1) as port:
             start = time.perf_counter()
             assert exchange(port, b"#01VER\r") == VER
             assert time.perf_counter() - start < 0.05
 
 
 def test_echo_scenario_over_a_pty():
-    with PtyServer(gauge(scenario="echo")) as server, serial.Serial(server.path, timeout=1) as port:
+    with PtyServer(gauge(scenario="echo")) as server, serial.Serial(server.path, 19200, timeout=1) as port:
         port.write(b"#01VER\r")
         assert port.read_until(b"\r") == b"#01VER\r"
         assert port.read_until(b"\r") == VER
@@ -102,7 +102,7 @@ def test_unplug_raises_oserror_in_the_client_and_replug_restores_the_link(tmp_pa
 
 
 def test_unplug_wakes_a_client_blocked_in_read():
-    with PtyServer(gauge()) as server, serial.Serial(server.path, timeout=3) as port:
+    with PtyServer(gauge()) as server, serial.Serial(server.path, 19200, timeout=3) as port:
         timer = threading.Timer(0.1, server.unplug)
         timer.start()
         start = time.perf_counter()
@@ -116,7 +116,7 @@ def test_pty_server_leaks_no_fds_or_threads_and_stops_quickly(tmp_path):
     fds, threads = open_fds(), threading.active_count()
     for _ in range(5):
         server = PtyServer(gauge(), link=tmp_path / "gauge").start()
-        with serial.Serial(server.path, timeout=1) as port:
+        with serial.Serial(server.path, 19200, timeout=1) as port:
             assert exchange(port, b"#01VER\r") == VER
         server.unplug()
         server.replug()

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from viper_tui import binary_codec
+from viper_tui.binary_codec import Code
 from viper_tui.transport import SerialTransport
 
 
@@ -93,3 +95,54 @@ def test_port_is_opened_exclusively(serve_gauge):
             open_transport(server.path)
     finally:
         first.close()
+
+
+# ---- BINARY: replies of a known length, no terminator --------------------------------------------
+
+
+IG_STATUS = binary_codec.encode_command(1, Code.IG_STATUS)
+IG_STATUS_ON = binary_codec.encode_reply(1, Code.IG_STATUS, b"\x01")
+
+
+def test_binary_replies_are_read_by_length_and_spaced(serve_gauge):
+    server = serve_gauge(protocol="binary")
+    transport = open_transport(server.path, timeout=1.0)
+    try:
+        replies = [transport.transact(IG_STATUS, reply_length=len(IG_STATUS)) for _ in range(6)]
+    finally:
+        transport.close()
+    assert replies == [IG_STATUS_ON] * 6  # no terminator: the length ends each reply
+    assert server.device.stats.too_close == 0 and min(server.device.stats.gaps) >= 0.05
+
+
+def test_binary_adapter_echo_is_skipped(serve_gauge):
+    server = serve_gauge(scenario="echo", protocol="binary")
+    transport = open_transport(server.path)
+    try:
+        assert transport.transact(IG_STATUS, reply_length=len(IG_STATUS)) == IG_STATUS_ON
+    finally:
+        transport.close()
+    assert transport.echoes_seen == 1
+
+
+def test_a_late_binary_reply_is_drained(serve_gauge):
+    server = serve_gauge(protocol="binary", reply_latency=0.3)
+    transport = open_transport(server.path, timeout=0.2)
+    try:
+        assert transport.transact(IG_STATUS, reply_length=5) == b""
+        server.device.options.reply_latency = 0.0
+        assert transport.transact(IG_STATUS, reply_length=5) == IG_STATUS_ON
+    finally:
+        transport.close()
+    assert transport.late_replies_dropped == 1
+
+
+def test_the_line_speed_can_change_on_the_open_port(serve_gauge):
+    server = serve_gauge(baudrate=9600)
+    transport = open_transport(server.path, timeout=0.2)
+    try:
+        assert transport.transact(b"#01VER\r") == b""  # 19200: the unit at 9600 hears noise
+        transport.set_baudrate(9600)
+        assert transport.transact(b"#01VER\r") == b"*01 3351-100\r"
+    finally:
+        transport.close()

@@ -7,6 +7,7 @@ file (one line on stderr, no traceback), 1 anything else (port unusable, disk fu
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import socket
@@ -19,9 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .config import ConfigError, LoggingConfig, SerialConfig, load_logging, load_serial, override
+from .autodetect import Detection, Search, detect
+from .config import AUTO, ConfigError, LoggingConfig, SerialConfig, check_interval, load_logging, load_serial, override
 from .console import ConsoleFrontEnd
 from .gauge import GaugeClient
+from .protocol import ASCII, PROTOCOLS, UNIT_NAMES
 from .recorder import Recorder
 from .store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
 from .transport import SerialTransport
@@ -43,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="viper",
         description="Record a KJLC 392 ion gauge controller (IG, CG1, CG2) to HDF5.",
         epilog="Examples: viper configs/gauge/example-gauge.conf configs/recording/5-min-intervals.conf\n"
-        "          viper --simulate",
+        "          viper --simulate\n"
+        "Also:     viper view FILE.h5 | viper info FILE.h5 | viper export FILE.h5 --csv [-o OUT]\n"
+        "          viper gauge [GAUGE_CONF] ACTION   (each has --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("configs", nargs="*", metavar="CONF",
@@ -56,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--simulate", action="store_true", help="record the built-in simulated gauge")
     sim.add_argument("--scenario", default="pumpdown", help="simulated scenario (default: pumpdown)")
     sim.add_argument("--seed", type=int, default=0, help="simulator random seed (default: 0)")
+    sim.add_argument("--sim-format", choices=PROTOCOLS,
+                     help="the simulated gauge's front-panel FORMAT (default: --protocol's or the "
+                          "config's if it names one, else ascii)")
     over = parser.add_argument_group("overrides (take precedence over the config files)")
     over.add_argument("--port", help="serial device, /dev/serial/by-id/... link, socket://HOST:PORT or rfc2217://")
     over.add_argument("--address", help="gauge address, two hex digits (00-FF)")
+    over.add_argument("--protocol", help="ascii, binary or auto (probe both; the default)")
     over.add_argument("--interval", help="seconds between samples (0: as fast as the protocol allows)")
     over.add_argument("--duration", help="number of recordings (0: until stopped)")
     over.add_argument("--h5", help="HDF5 file to record to (appended to if it exists)")
@@ -79,8 +88,8 @@ def load_configs(args: argparse.Namespace) -> tuple[SerialConfig, LoggingConfig]
         logging = load_logging(rec_conf, serial)
     else:
         logging = LoggingConfig(h5file=Path.cwd() / SIMULATED_FILE, interval=1.0, duration=0)
-    return override(serial, logging, port=args.port, address=args.address, interval=args.interval,
-                    duration=args.duration, h5=args.h5)
+    return override(serial, logging, port=args.port, address=args.address, protocol=args.protocol,
+                    interval=args.interval, duration=args.duration, h5=args.h5)
 
 
 @contextmanager
@@ -90,32 +99,58 @@ def simulated_port(args: argparse.Namespace, serial: SerialConfig) -> Iterator[s
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"--scenario: {args.scenario!r} is not one of {', '.join(SCENARIOS)}")
-    device = SimulatedGauge(SimOptions(address=serial.address, scenario=args.scenario, seed=args.seed))
+    fmt = args.sim_format or (serial.protocol if serial.protocol != AUTO else ASCII)
+    device = SimulatedGauge(SimOptions(address=serial.address, scenario=args.scenario, seed=args.seed,
+                                       protocol=fmt, baudrate=serial.baudrate))
     with PtyServer(device) as server:
         yield server.path
 
 
-def open_gauge(serial: SerialConfig) -> GaugeClient:
+def open_gauge(serial: SerialConfig) -> tuple[GaugeClient, Detection | None]:
+    """Open the port and find out how the gauge talks (PortError, UsageError if it cannot be opened).
+
+    A gauge that does not answer is no error: with `protocol = auto` (or `baudrate = auto`) the
+    client keeps probing during the run and the channels read NO REPLY until it answers; with a
+    fixed protocol it is used as configured. The run's unit is what the gauge reports (Torr if
+    nothing answered).
+    """
     transport = SerialTransport(serial.port, baudrate=serial.baudrate, timeout=serial.timeout,
                                 min_delay=serial.min_delay)
-    client = GaugeClient(transport, serial.address)
+    fixed = serial.protocol if serial.protocol != AUTO else ASCII
+    client = GaugeClient(transport, serial.address, protocol=fixed)
     where = f"{serial.source}: [Serial] port" if serial.source else "--port"
     if "://" not in serial.port and not os.path.exists(serial.port):
         raise UsageError(f"{where}: {serial.port} does not exist (is the adapter plugged in? see /dev/serial/by-id/)")
     try:
         client.connect()
+        found = detect(client, serial.protocol, serial.baudrate, serial.auto_baud)
     except OSError as exc:
+        client.close()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PortError(f"{where}: cannot open {serial.port}: {reason}") from None
-    return client
+    if found is not None:
+        client.auto_detected = found.probed
+    elif serial.protocol == AUTO or serial.auto_baud:
+        client.search = Search(serial.protocol, serial.baudrate, serial.auto_baud)
+    client.unit = client.gauge_unit  # the file is not open yet: record in what the gauge reports
+    client.notices.clear()
+    return client, found
 
 
-def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool) -> Store:
+def detected_serial(serial: SerialConfig, client: GaugeClient) -> SerialConfig:
+    """The [Serial] settings as found; the interval check is repeated for the protocol found."""
+    if client.search is not None:
+        return serial
+    return replace(serial, protocol=client.protocol, baudrate=client.transport.baudrate)
+
+
+def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool, unit: str = "Torr") -> Store:
     run = RunInfo(
         start_time=time.time(),
         port=serial.port,
         address=serial.address_text,
         protocol=serial.protocol,
+        unit=unit,
         interval=logging.interval,
         host=socket.gethostname(),
         version=__version__,
@@ -129,7 +164,7 @@ def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool) ->
 
 def run_headless(recorder: Recorder, logging: LoggingConfig) -> int:
     """Run the recorder in its own thread; signals (main thread only) ask it to stop."""
-    console = ConsoleFrontEnd(recording=logging.store_data)
+    console = ConsoleFrontEnd(unit=recorder.gauge.unit_name, recording=logging.store_data)
     recorder.subscribe(console.on_sample, console.on_event)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -150,7 +185,11 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
     """The full-screen monitor; the summary line is printed after it leaves the screen."""
     from .ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 
-    info = MonitorInfo(port=serial.port, protocol=serial.protocol, address=serial.address_text,
+    gauge = recorder.gauge
+    protocol = "auto: searching" if gauge.search is not None else gauge.protocol
+    if gauge.auto_detected:
+        protocol += f" {gauge.transport.baudrate} (auto)"
+    info = MonitorInfo(port=serial.port, protocol=protocol, unit=gauge.unit_name, address=serial.address_text,
                        h5file=logging.h5file if logging.store_data else None, simulated=simulated,
                        names=serial.names, min_interval=serial.min_interval)
     app = ViperApp(recorder, info, store_data=logging.store_data, release=release)
@@ -171,21 +210,38 @@ def report(recorder: Recorder, logging: LoggingConfig, code: int) -> int:
     return EXIT_FAILURE if summary.failed else code
 
 
+SUBCOMMANDS: dict[str, str] = {
+    "info": "viper_tui.fileinfo",
+    "export": "viper_tui.export",
+    "view": "viper_tui.viewer",
+    "gauge": "viper_tui.control",
+}
+"""`viper NAME ...` runs that module's `main(argv)`. A word that is an existing file is a config
+file instead, so `viper GAUGE_CONF REC_CONF` keeps working whatever its files are called."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS and not os.path.isfile(argv[0]):
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        return module.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         with ExitStack() as stack:
             serial, logging = load_configs(args)
             if args.simulate:
                 serial = replace(serial, port=stack.enter_context(simulated_port(args, serial)))
-            gauge = open_gauge(serial)
+            gauge, _ = open_gauge(serial)
             stack.callback(gauge.close)
+            serial = detected_serial(serial, gauge)
+            check_interval(logging.interval, serial,
+                           lambda p: ConfigError(f"interval: {p} (the gauge answered in {serial.protocol})"))
             store = None
             if logging.store_data:
-                store = open_store(serial, logging, args.simulate)
+                store = open_store(serial, logging, args.simulate, UNIT_NAMES[gauge.unit])
                 stack.callback(store.close)
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
-            if args.headless or not sys.stdout.isatty():
+            if args.headless or sys.stdout is None or not sys.stdout.isatty():
                 return run_headless(recorder, logging)
             return run_monitor(recorder, serial, logging, args.simulate, release=stack.close)
     except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:

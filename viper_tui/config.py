@@ -17,15 +17,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from .protocol import MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES
+from .protocol import ASCII, BINARY, DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES
 
 T = TypeVar("T")
 
-COMMANDS_PER_SAMPLE = 3  # ASCII: RD, RDCG1, RDCG2
+AUTO = "auto"
+COMMANDS_PER_SAMPLE: dict[str, int] = {ASCII: 3, BINARY: 1, AUTO: 1}
+"""Bus slots per sample: ASCII RD, RDCG1, RDCG2; binary one read-all. Until auto-detection has
+found the protocol, the binary figure is the bound (the command line checks again once it knows)."""
 MAX_INTERVAL = 86400.0  # a day; anything longer is a typo, not a sampling plan
 MAX_TIMEOUT = 60.0
 MISSING_VALUES = {"0": 0.0, "nan": math.nan, "-999": -999.0}
-PROTOCOLS = ("ascii",)
+PROTOCOLS = (ASCII, BINARY, AUTO)
 
 
 class ConfigError(Exception):
@@ -37,11 +40,12 @@ class SerialConfig:
     """`[Serial]`: how to reach the gauge."""
 
     port: str = "/dev/ttyUSB0"
-    baudrate: int = 19200
+    baudrate: int = DEFAULT_BAUDRATE  # with auto_baud: the first rate tried
     address: int = 0x01
     timeout: float = 1.0
     min_delay: float = MIN_COMMAND_SPACING
-    protocol: str = "ascii"
+    protocol: str = AUTO  # ascii, binary, or auto: probe both at start
+    auto_baud: bool = False  # `baudrate = auto`: also probe every rate the gauge offers
     names: tuple[str, str, str] = ("", "", "")  # from the optional [Channels] section
     source: str = ""  # the file it came from, for messages
     text: str = ""  # the file's text, stored with each run
@@ -51,9 +55,13 @@ class SerialConfig:
         return f"{self.address:02X}"
 
     @property
+    def commands_per_sample(self) -> int:
+        return COMMANDS_PER_SAMPLE[self.protocol]
+
+    @property
     def min_interval(self) -> float:
         """The shortest interval at which every sample still gets all its reads."""
-        return COMMANDS_PER_SAMPLE * self.min_delay
+        return self.commands_per_sample * self.min_delay
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,16 @@ def parse_baudrate(raw: str) -> int:
     return rate
 
 
+def parse_baudrate_or_auto(raw: str) -> int | None:
+    """A rate the gauge supports, or None for `auto`."""
+    if raw.lower() == AUTO:
+        return None
+    try:
+        return parse_baudrate(raw)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or auto" if str(exc) else "") from None
+
+
 def parse_timeout(raw: str) -> float:
     value = parse_float(raw)
     if not 0 < value <= MAX_TIMEOUT:
@@ -223,9 +241,11 @@ def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
     d = SerialConfig()
     channels = _Section(source, "Channels", parser["Channels"] if parser.has_section("Channels") else None)
     names = tuple(channels.get(code.lower(), "", parse_name, "a name") for code in ("IG", "CG1", "CG2"))
+    baudrate = s.get("baudrate", d.baudrate, parse_baudrate_or_auto, "a baud rate the gauge supports")
     config = SerialConfig(
         port=s.get("port", d.port, parse_port, "a device path or URL"),
-        baudrate=s.get("baudrate", d.baudrate, parse_baudrate, "a baud rate the gauge supports"),
+        baudrate=d.baudrate if baudrate is None else baudrate,
+        auto_baud=baudrate is None,
         address=s.get("address", d.address, parse_address, "an address"),
         timeout=s.get("timeout", d.timeout, parse_timeout, "a valid timeout"),
         min_delay=s.get("min_delay", d.min_delay, parse_min_delay, "a valid delay"),
@@ -257,10 +277,12 @@ def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = Non
 
 
 def check_interval(interval: float, serial: SerialConfig, error: Callable[[str], Exception]) -> None:
-    """Refuse intervals the bus cannot keep: each sample needs three commands min_delay apart."""
+    """Refuse intervals the bus cannot keep: each sample needs its commands min_delay apart."""
     if 0 < interval < serial.min_interval:
+        reads = {ASCII: "three ASCII reads", BINARY: "one binary read-all",
+                 AUTO: "one binary read-all (protocol auto)"}[serial.protocol]
         raise error(
-            f"{interval:g} s is shorter than the {serial.min_interval:g} s three reads need at "
+            f"{interval:g} s is shorter than the {serial.min_interval:g} s {reads} need at "
             f"min_delay {serial.min_delay:g}; use 0 for as fast as possible"
         )
 
@@ -274,6 +296,7 @@ def override(
     *,
     port: str | None = None,
     address: str | None = None,
+    protocol: str | None = None,
     interval: str | None = None,
     duration: str | None = None,
     h5: str | None = None,
@@ -291,6 +314,8 @@ def override(
         serial = replace(serial, port=convert("port", port, parse_port, "a device path or URL"))
     if address is not None:
         serial = replace(serial, address=convert("address", address, parse_address, "an address"))
+    if protocol is not None:
+        serial = replace(serial, protocol=convert("protocol", protocol, parse_protocol, "a protocol"))
     if interval is not None:
         value = convert("interval", interval, parse_interval, "a valid interval")
         check_interval(value, serial, lambda p: ConfigError(f"command line: --interval: {p}"))

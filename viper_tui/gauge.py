@@ -1,8 +1,13 @@
 """The gauge client: three channels in, three Readings out, whatever the hardware does.
 
+It speaks either protocol: ASCII (three commands per sample) or BINARY (one read-all per sample).
 A missing, garbled or error reply makes that channel's reading say why, for that sample only.
 A port that fails (USB cable pulled, gateway down) is closed and reopened with backoff; meanwhile
 every channel reads DISCONNECTED, so the outage shows on screen and in the file as it happens.
+
+Pressures are recorded in the run's unit (`unit`, fixed when the file is opened). If the gauge
+reports another unit later (front-panel change, or detection after a silent start), readings are
+converted to the run's unit and a notice says so, because one file keeps one unit.
 """
 
 from __future__ import annotations
@@ -10,11 +15,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from . import ascii_codec
-from .protocol import ErrorReply, IonGaugeOff, OverRange, Pressure, ProtocolError, Reply
+from . import ascii_codec, binary_codec
+from .binary_codec import Code
+from .protocol import (
+    ASCII,
+    BINARY,
+    DEFAULT_UNIT,
+    IG_OFF_THRESHOLD,
+    OVER_RANGE_THRESHOLD,
+    OVER_RANGE_VALUE,
+    UNIT_NAMES,
+    UNIT_PER_TORR,
+    ErrorReply,
+    IonGaugeOff,
+    OverRange,
+    Pressure,
+    ProtocolError,
+    Reply,
+    convert_pressure,
+)
 from .readings import Reading, Status
 from .transport import SerialTransport
+
+if TYPE_CHECKING:
+    from .autodetect import Search
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -33,22 +59,37 @@ class ConnectionChange:
 
 
 class GaugeClient:
-    """Talks the ASCII protocol to one gauge through a transport the client owns."""
+    """Talks ASCII or BINARY to one gauge through a transport the client owns.
+
+    `protocol` is "ascii" or "binary"; while a `search` is set (auto-detection found nothing at
+    start) each `read_all` makes one more probe and the channels read NO REPLY until one answers.
+    """
 
     def __init__(
         self,
         transport: SerialTransport,
         address: int,
         *,
+        protocol: str = ASCII,
+        unit: str = DEFAULT_UNIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.transport = transport
         self.address = address
+        self.protocol = protocol
+        self.unit = unit
+        """The run's unit (TORR, MBAR, PASCAL): what readings are recorded in."""
+        self.gauge_unit = unit
+        """The unit the gauge last reported; ASCII replies do not carry it, binary ones do."""
+        self.search: Search | None = None
+        self.auto_detected = False  # the protocol (or rate) was found by probing
         self._clock = clock
         self._backoff = BACKOFF_FIRST
         self._next_attempt = 0.0
         self.last_error = ""
         self.changes: list[ConnectionChange] = []  # drained by the recorder after each call
+        self.notices: list[str] = []  # worth an event: unit changes (drained by the recorder)
+        self._unknown_units: set[int] = set()
 
     @property
     def connected(self) -> bool:
@@ -58,6 +99,18 @@ class GaugeClient:
     def port(self) -> str:
         return self.transport.url
 
+    @property
+    def unit_name(self) -> str:
+        """The run's unit as files and screens show it: Torr, mbar, Pa."""
+        return UNIT_NAMES[self.unit]
+
+    def describe(self) -> str:
+        """`binary at 19200 baud, unit Torr (auto-detected)`, for the start event and messages."""
+        if self.search is not None:
+            return f"protocol not detected: {self.search.waiting_text()}"
+        how = " (auto-detected)" if self.auto_detected else ""
+        return f"{self.protocol} at {self.transport.baudrate} baud, unit {self.unit_name}{how}"
+
     def connect(self) -> None:
         """The first open; raises OSError so the command line can report a bad port."""
         self.transport.open()
@@ -65,34 +118,36 @@ class GaugeClient:
     def close(self) -> None:
         self.transport.close()
 
+    # ---- samples --------------------------------------------------------------------------------
+
     def read_all(self) -> tuple[Reading, Reading, Reading]:
         """One reading per channel (IG, CG1, CG2). Never raises for hardware faults."""
         if not self.connected and not self._reconnect():
             return _disconnected(self.last_error)
-        readings = []
-        for command in ascii_codec.PRESSURE_COMMANDS:
-            try:
-                readings.append(self._read_channel(command))
-            except OSError as exc:
-                self._lost(exc)
-                return _disconnected(self.last_error)
-        return (readings[0], readings[1], readings[2])
-
-    def query(self, command: str) -> Reply:
-        """Send a control or status command and return the decoded reply; raises GaugeError."""
-        if not self.connected and not self._reconnect():
-            raise GaugeError(f"gauge not connected: {self.last_error}")
         try:
-            raw = self.transport.transact(ascii_codec.encode_command(self.address, command))
+            if self.search is not None and not self._search_step():
+                return _same(Reading(Status.NO_REPLY, detail=self.search.waiting_text()))
+            if self.protocol == BINARY:
+                return self._read_binary()
+            return self._read_ascii()
         except OSError as exc:
             self._lost(exc)
-            raise GaugeError(f"port lost: {self.last_error}") from None
-        if not raw:
-            raise GaugeError(f"no reply to {command}")
-        try:
-            return ascii_codec.decode_reply(raw, self.address)
-        except ProtocolError as exc:
-            raise GaugeError(f"bad reply to {command}: {exc}") from None
+            return _disconnected(self.last_error)
+
+    def _search_step(self) -> bool:
+        """One probe of the search; True once the gauge has answered (the search is then over)."""
+        assert self.search is not None
+        found = self.search.step(self)
+        if found is None:
+            return False
+        self.search = None
+        self.auto_detected = found.probed
+        self.changes.append(ConnectionChange(True, f"gauge found: {found.describe()}"))
+        return True
+
+    def _read_ascii(self) -> tuple[Reading, Reading, Reading]:
+        readings = [self._read_channel(command) for command in ascii_codec.PRESSURE_COMMANDS]
+        return (readings[0], readings[1], readings[2])
 
     def _read_channel(self, command: str) -> Reading:
         raw = self.transport.transact(ascii_codec.encode_command(self.address, command))
@@ -103,7 +158,112 @@ class GaugeClient:
         except ProtocolError as exc:
             status = Status.NO_REPLY if not raw.endswith(b"\r") else Status.GARBLED
             return Reading(status, detail=exc.reason + ": " + repr(raw))
-        return reading_from_reply(reply, raw)
+        return reading_from_reply(reply, raw, self.gauge_unit, self.unit)
+
+    def _read_binary(self) -> tuple[Reading, Reading, Reading]:
+        command = binary_codec.encode_command(self.address, Code.READ_ALL)
+        length = len(command)
+        raw = self.transport.transact(command, reply_length=length)
+        if len(raw) < length:
+            detail = f"incomplete reply: {raw!r}" if raw else ""
+            return _same(Reading(Status.NO_REPLY, detail=detail))
+        try:
+            reply = binary_codec.decode_pressures(binary_codec.decode_reply(raw, self.address, Code.READ_ALL))
+        except ProtocolError as exc:
+            return _same(Reading(Status.GARBLED, detail=exc.reason + ": " + repr(raw)))
+        unit = self._binary_unit(reply.unit_code)
+        ig, cg1, cg2 = (reading_from_reply(value, raw, unit, self.unit) for value in reply.values)
+        return (ig, cg1, cg2)
+
+    def _binary_unit(self, code: int) -> str:
+        """The unit a binary reply carries; a change or an unknown code is noticed once."""
+        unit = binary_codec.UNIT_CODES.get(code)
+        if unit is None:
+            if code not in self._unknown_units:
+                self._unknown_units.add(code)
+                self.notices.append(f"units byte {code:#04x} is not a known code; values recorded as "
+                                    f"{UNIT_NAMES[self.gauge_unit]}")
+            return self.gauge_unit
+        if unit != self.gauge_unit:
+            self.notices.append(_unit_change(self.gauge_unit, unit, self.unit))
+            self.gauge_unit = unit
+        return unit
+
+    # ---- control and status -------------------------------------------------------------------
+
+    def query(self, command: str) -> Reply:
+        """Send an ASCII control or status command and return the decoded reply; raises GaugeError."""
+        if self.protocol != ASCII:
+            raise GaugeError(f"{command} is an ASCII command; the gauge speaks {self.protocol}")
+        raw = self._transact(ascii_codec.encode_command(self.address, command), None, command)
+        try:
+            return ascii_codec.decode_reply(raw, self.address)
+        except ProtocolError as exc:
+            raise GaugeError(f"bad reply to {command}: {exc}") from None
+
+    def binary_query(self, code: int, data: bytes | None = None, *, expect_reply: bool = True) -> binary_codec.Frame:
+        """Send a binary command and return the checked reply frame; raises GaugeError."""
+        if self.protocol != BINARY:
+            raise GaugeError(f"binary command {code:#04x}; the gauge speaks {self.protocol}")
+        name = _code_name(code)
+        command = binary_codec.encode_command(self.address, code, data)
+        raw = self._transact(command, len(command) if expect_reply else None, name, expect_reply=expect_reply)
+        if not expect_reply:
+            return binary_codec.Frame(self.address, code, b"")
+        if len(raw) < len(command):
+            raise GaugeError(f"incomplete reply to {name}: {raw!r}")
+        try:
+            return binary_codec.decode_reply(raw, self.address, code)
+        except ProtocolError as exc:
+            raise GaugeError(f"bad reply to {name}: {exc}") from None
+
+    def _transact(self, command: bytes, length: int | None, name: str, *, expect_reply: bool = True) -> bytes:
+        if self.search is not None:
+            raise GaugeError("the gauge has not answered yet (protocol not detected)")
+        if not self.connected and not self._reconnect():
+            raise GaugeError(f"gauge not connected: {self.last_error}")
+        try:
+            raw = self.transport.transact(command, expect_reply=expect_reply, reply_length=length)
+        except OSError as exc:
+            self._lost(exc)
+            raise GaugeError(f"port lost: {self.last_error}") from None
+        if expect_reply and not raw:
+            raise GaugeError(f"no reply to {name}")
+        return raw
+
+    def identify(self) -> str | None:
+        """One probe in the current protocol: the gauge's unit if it answered validly, else None.
+
+        ASCII asks RU (older firmware answers SYNTX ER: still the gauge, in Torr); binary makes a
+        read-all and takes its units byte. Raises OSError if the port fails.
+        """
+        if self.protocol == ASCII:
+            raw = self.transport.transact(ascii_codec.encode_command(self.address, ascii_codec.READ_UNIT))
+            try:
+                reply = ascii_codec.decode_reply(raw, self.address)
+            except ProtocolError:
+                return None
+            if isinstance(reply, ErrorReply):
+                return DEFAULT_UNIT
+            text = getattr(reply, "text", "")
+            return text if text in UNIT_PER_TORR else DEFAULT_UNIT
+        command = binary_codec.encode_command(self.address, Code.READ_ALL)
+        raw = self.transport.transact(command, reply_length=len(command))
+        try:
+            frame = binary_codec.decode_reply(raw, self.address, Code.READ_ALL)
+        except ProtocolError:
+            return None
+        code = frame.data[0]
+        return binary_codec.UNIT_CODES.get(code, DEFAULT_UNIT)
+
+    def adopt(self, protocol: str, gauge_unit: str) -> None:
+        """Speak `protocol` from now on; the gauge reports `gauge_unit` (noticed if not the run's)."""
+        self.protocol = protocol
+        if gauge_unit != self.gauge_unit:
+            self.notices.append(_unit_change(self.gauge_unit, gauge_unit, self.unit))
+        self.gauge_unit = gauge_unit
+
+    # ---- the port -----------------------------------------------------------------------------
 
     def _lost(self, exc: OSError) -> None:
         self.last_error = _describe(exc)
@@ -128,22 +288,47 @@ class GaugeClient:
         return True
 
 
-def reading_from_reply(reply: Reply, raw: bytes = b"") -> Reading:
-    """Map a decoded pressure reply to a channel reading."""
-    if isinstance(reply, Pressure):
-        return Reading.ok(reply.value)
+def reading_from_reply(reply: Reply, raw: bytes = b"", gauge_unit: str = DEFAULT_UNIT,
+                       run_unit: str = DEFAULT_UNIT) -> Reading:
+    """Map a decoded pressure reply to a channel reading in the run's unit.
+
+    The codecs classify against Torr thresholds; in another unit the over-range sentinel is the
+    literal 1.01E+03 (the gauge does not convert it) or anything at or above 1000 Torr.
+    """
+    if isinstance(reply, (Pressure, OverRange)):
+        value = reply.value
+        if value >= IG_OFF_THRESHOLD:
+            return Reading(Status.IG_OFF)
+        if value == OVER_RANGE_VALUE or value / UNIT_PER_TORR[gauge_unit] >= OVER_RANGE_THRESHOLD:
+            return Reading(Status.OVER_RANGE)
+        return Reading.ok(convert_pressure(value, gauge_unit, run_unit))
     if isinstance(reply, IonGaugeOff):
         return Reading(Status.IG_OFF)
-    if isinstance(reply, OverRange):
-        return Reading(Status.OVER_RANGE)
     if isinstance(reply, ErrorReply):
         return Reading(Status.ERROR_REPLY, detail=reply.text)
     return Reading(Status.GARBLED, detail=f"not a pressure: {raw!r}")
 
 
-def _disconnected(reason: str) -> tuple[Reading, Reading, Reading]:
-    reading = Reading(Status.DISCONNECTED, detail=reason)
+def _unit_change(old: str, new: str, run: str) -> str:
+    text = f"gauge reports {UNIT_NAMES[new]} (was {UNIT_NAMES[old]})"
+    if new != run:
+        text += f"; values converted to this run's {UNIT_NAMES[run]}"
+    return text
+
+
+def _code_name(code: int) -> str:
+    try:
+        return Code(code).name
+    except ValueError:
+        return f"{code:#04x}"
+
+
+def _same(reading: Reading) -> tuple[Reading, Reading, Reading]:
     return (reading, reading, reading)
+
+
+def _disconnected(reason: str) -> tuple[Reading, Reading, Reading]:
+    return _same(Reading(Status.DISCONNECTED, detail=reason))
 
 
 def _describe(exc: OSError) -> str:

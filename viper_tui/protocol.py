@@ -28,6 +28,24 @@ OVER_RANGE_VALUE = 1.01e3
 OVER_RANGE_THRESHOLD = 1.0e3
 """A convection gauge reads at most about 1000 Torr; anything at or above this is the sentinel."""
 
+ASCII = "ascii"
+BINARY = "binary"
+PROTOCOLS: tuple[str, str] = (ASCII, BINARY)
+"""The two formats the front panel offers (SETUP COMMS -> FORMAT); a unit speaks only the one set."""
+
+UNIT_PER_TORR: dict[str, float] = {"TORR": 1.0, "MBAR": 1.333224, "PASCAL": 133.3224}
+"""Multiply Torr by this to get the unit; the names are the payloads ASCII RU sends."""
+UNIT_NAMES: dict[str, str] = {"TORR": "Torr", "MBAR": "mbar", "PASCAL": "Pa"}
+"""The gauge's unit names as VIPER writes them in files and on screen."""
+DEFAULT_UNIT = "TORR"
+
+
+def convert_pressure(value: float, from_unit: str, to_unit: str) -> float:
+    """A pressure from one gauge unit (TORR, MBAR, PASCAL) to another."""
+    if from_unit == to_unit:
+        return value
+    return value / UNIT_PER_TORR[from_unit] * UNIT_PER_TORR[to_unit]
+
 
 class ProtocolError(ValueError):
     """Bytes that are not a valid message. Carries the raw bytes so they can be logged and stored."""

@@ -6,7 +6,9 @@ per sample). A sample that overruns its slot skips to the next free slot and say
 
 The recorder knows nothing of any user interface. Front ends subscribe to samples and events
 (callbacks run in the recorder's thread; a UI must hand them over to its own thread) and command
-it through thread-safe methods: pause, resume, mark, set_interval, stop.
+it through thread-safe methods: pause, resume, mark, set_interval, control, stop. A gauge control
+action runs in the recorder's thread between two samples, so it never collides with a read on the
+bus; its outcome is an event in the file and goes to the caller's callback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .control import Action, ControlResult, perform
 from .events import Event, EventKind
 from .gauge import GaugeClient
 from .readings import CHANNELS, Sample, Status
@@ -36,6 +39,7 @@ class SampleStore(Protocol):
 
 SampleListener = Callable[[Sample], None]
 EventListener = Callable[[Event], None]
+ControlCallback = Callable[[ControlResult], None]
 
 
 @dataclass
@@ -116,6 +120,14 @@ class Recorder:
     def set_interval(self, seconds: float) -> None:
         self._commands.put(("interval", float(seconds)))
 
+    def control(self, action: Action | str, callback: ControlCallback | None = None) -> None:
+        """Do a gauge action between samples; `callback(result)` runs in the recorder's thread.
+
+        `action` is an Action or its command-line word (`"ig-on"`); ValueError for an unknown one.
+        If the run stops before the action's turn, the callback gets a result saying it was not sent.
+        """
+        self._commands.put(("control", (Action(action), callback)))
+
     def stop(self, reason: str = "stopped by user") -> None:
         self._commands.put(("stop", reason))
 
@@ -127,7 +139,7 @@ class Recorder:
         last_due: float | None = None
         try:
             self._emit(EventKind.START, f"{self.gauge.port}, address {self.gauge.address:02X}, "
-                                        f"interval {self.interval:g} s")
+                                        f"{self.gauge.describe()}, interval {self.interval:g} s")
             while not self._stopping:
                 due = anchor + slot * self.interval
                 self.next_due = due
@@ -144,11 +156,13 @@ class Recorder:
                     break
                 anchor, slot = self._next_slot(anchor, slot)
             self._emit(EventKind.STOP, self._stopping)
+            self._cancel_controls()
         except StoreFailed as exc:
             self.summary.failed = True
             self._stopping = str(exc)
             self.store = None
             self._publish_event(self._event(EventKind.ERROR, str(exc)))
+            self._cancel_controls()
         finally:
             self.next_due = None
             self.summary.elapsed = self._clock() - self._start
@@ -214,19 +228,45 @@ class Recorder:
             self._emit(EventKind.RESUME, "recording resumed")
         elif command == "mark":
             self._emit(EventKind.MARK, arg)
+        elif command == "control":
+            self._control(*arg)
         elif command == "interval" and arg != self.interval:
             self._emit(EventKind.INTERVAL, f"{self.interval:g} s -> {arg:g} s")
             self.interval = arg
             self._interval_changed = True
 
-    def _take_sample(self) -> None:
-        began = self._clock()
-        wall = self._wallclock()
-        readings = self.gauge.read_all()
+    def _control(self, action: Action, callback: ControlCallback | None) -> None:
+        result = perform(self.gauge, action)
+        self._gauge_events()
+        self._emit(EventKind.CONTROL, result.line())
+        if callback is not None:
+            callback(result)
+
+    def _cancel_controls(self) -> None:
+        """Actions still queued when the run ends are not sent; their callers hear so."""
+        while True:
+            try:
+                command, arg = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if command == "control" and arg[1] is not None:
+                arg[1](ControlResult(arg[0], False, f"not sent: the run stopped ({self._stopping})"))
+
+    def _gauge_events(self) -> None:
+        """Port changes and notices the gauge client collected, as events."""
         for change in self.gauge.changes:
             kind = EventKind.RECONNECT if change.connected else EventKind.DISCONNECT
             self._emit(kind, change.reason)
         self.gauge.changes.clear()
+        for notice in self.gauge.notices:
+            self._emit(EventKind.ERROR, notice)
+        self.gauge.notices.clear()
+
+    def _take_sample(self) -> None:
+        began = self._clock()
+        wall = self._wallclock()
+        readings = self.gauge.read_all()
+        self._gauge_events()
         sample = Sample(self._next_index, began - self._start, wall, readings)
         self._next_index += 1
         self.summary.samples += 1

@@ -1,4 +1,4 @@
-"""A simulated KJLC 392 gauge, byte-faithful to the ASCII protocol, for tests and demos without hardware."""
+"""A simulated KJLC 392 gauge, byte-faithful to the ASCII and BINARY protocols, for tests and demos without hardware."""
 
 from .device import SimulatedGauge
 from .model import SCENARIOS

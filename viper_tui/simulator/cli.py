@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ..protocol import SUPPORTED_BAUDRATES
+from ..protocol import PROTOCOLS, SUPPORTED_BAUDRATES
 from .device import SimulatedGauge
 from .model import SCENARIOS
 from .options import UNIT_FACTORS, SimOptions
@@ -43,16 +43,20 @@ def _tcp(text: str) -> tuple[str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Simulated KJLC 392 ion gauge controller (ASCII protocol).")
+    parser = argparse.ArgumentParser(prog=PROG, description="Simulated KJLC 392 ion gauge controller.")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--link", metavar="PATH", help="also make PATH a symlink to the pty (stable across replugs)")
     where.add_argument("--tcp", metavar="[HOST:]PORT", type=_tcp, help="serve on TCP for socket:// URLs instead")
+    parser.add_argument("--format", choices=PROTOCOLS, default="ascii",
+                        help="front-panel FORMAT: the protocol the unit speaks (a real unit ships in binary)")
     parser.add_argument("--scenario", choices=SCENARIOS, default="steady")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--address", type=_address, default=1, metavar="HEX", help="RS485 address, 00-FF (default 01)")
     parser.add_argument("--speed", type=float, default=1.0, help="model seconds per real second")
     parser.add_argument("--latency", type=float, default=0.005, metavar="S", help="reply latency in seconds")
-    parser.add_argument("--baud", type=int, default=19200, choices=SUPPORTED_BAUDRATES, help="for the wire time")
+    parser.add_argument("--baud", type=int, default=19200, choices=SUPPORTED_BAUDRATES,
+                        help="the unit's line speed: wire time, and on a pty bytes at another speed are noise")
+    parser.add_argument("--any-baud", action="store_true", help="answer whatever line speed the host sets")
     parser.add_argument("--no-wire-time", action="store_true", help="do not add the bytes' time on the line")
     parser.add_argument("--flaky", type=float, metavar="F", help="fraction of replies dropped or cut short")
     parser.add_argument("--echo", action="store_true", default=None, help="echo every command (adapter echo)")
@@ -72,14 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lower-case-mnemonics", action="store_true", help="accept e.g. #01rd")
     parser.add_argument("--reset-time", type=float, default=1.0, metavar="S", help="silence after RST")
     parser.add_argument("--drop-too-close", action="store_true", help="ignore commands sent < 50 ms apart")
+    binary = parser.add_argument_group("binary-protocol facts no source pins down")
+    binary.add_argument("--unit-codes", default="0,1,2", metavar="T,M,P",
+                        help="units byte for Torr, mbar, Pa (default 0,1,2; hex with 0x)")
+    binary.add_argument("--binary-ig-off", type=float, default=9.9e9, metavar="VALUE", help="IG reading while off")
+    binary.add_argument("--bad-crc", choices=("silence", "answer"), default="silence",
+                        help="what a frame with a bad CRC gets")
+    binary.add_argument("--refusal", choices=("echo", "silence"), default="echo",
+                        help="how a refused binary command is answered")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command and reply to stderr")
     return parser
 
 
 def options_from(args: argparse.Namespace) -> SimOptions:
     """SimOptions for parsed arguments; ValueError explains what is wrong."""
+    try:
+        codes = tuple(int(code, 0) for code in args.unit_codes.split(","))
+    except ValueError:
+        raise ValueError(f"--unit-codes: not three numbers: {args.unit_codes!r}") from None
     return SimOptions(
         address=args.address,
+        protocol=args.format,
+        check_host_baud=not args.any_baud,
+        binary_unit_codes=codes,  # type: ignore[arg-type]
+        binary_ig_off_value=args.binary_ig_off,
+        binary_bad_frame=args.bad_crc,
+        binary_refusal=args.refusal,
         scenario=args.scenario,
         seed=args.seed,
         speed=args.speed,
@@ -139,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = server.url if isinstance(server, TcpServer) else server.path
             if isinstance(server, PtyServer) and server.link is not None:
                 where = f"{server.link} -> {server.path}"
-            print(f"{PROG}: serving {where} (scenario {options.scenario}, address {options.address:02X})", flush=True)
+            print(f"{PROG}: serving {where} ({options.protocol}, {options.baudrate} baud, scenario "
+                  f"{options.scenario}, address {options.address:02X})", flush=True)
             while not stop.wait(0.2):
                 pass
     finally:

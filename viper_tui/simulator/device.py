@@ -1,8 +1,10 @@
 """The simulated KJLC 392 as a protocol state machine: bytes in, bytes out, no I/O.
 
 There is no hardware, so every client test talks to this object; it must answer byte for byte as
-PROTOCOL.md section 3 describes. Parsing and formatting go through `ascii_codec`, shared with the
-client, so the two cannot drift apart. Time comes from an injected clock, which makes the state
+PROTOCOL.md sections 3 (ASCII) and 4 (BINARY) describe. Like the real unit it speaks only the format
+chosen on its front panel (`SimOptions.protocol`) and ignores frames of the other. Parsing and
+formatting go through `ascii_codec` and `binary_codec`, shared with the client, so the two cannot
+drift apart. Time comes from an injected clock, which makes the state
 machine exactly testable; servers (server.py) move the bytes and apply the reply delays.
 """
 
@@ -16,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from .. import binary_codec
 from ..ascii_codec import CR, encode_reply, format_pressure, parse_command
-from ..protocol import OVER_RANGE_VALUE, SUPPORTED_BAUDRATES, ErrorKind, ProtocolError
+from ..binary_codec import Code
+from ..protocol import BINARY, OVER_RANGE_VALUE, SUPPORTED_BAUDRATES, ErrorKind, ProtocolError
 from .model import CG_MAX, ChamberModel, Pressures, convection_reading
 from .options import UNIT_FACTORS, SimOptions
 
@@ -75,6 +79,8 @@ class GaugeStats:
     dropped: int = 0  # replies swallowed by the flaky fault
     truncated: int = 0  # replies cut short by the flaky fault
     last_arrival: float | None = None
+    bad_frames: int = 0  # binary frames dropped for a bad CRC or an unknown command code
+    wrong_baud: int = 0  # bytes that arrived at another line speed than the unit's (pty only)
 
 
 @dataclass(slots=True)
@@ -100,11 +106,24 @@ class GaugeState:
     pending_baudrate: int | None = None
     pending_parity: str | None = None
     silent_until: float = float("-inf")
+    ig_overpressure: float = 5.0e-2  # Torr; binary 0x0D sets it
+    ig_auto_on: float | None = 1.0e-3  # Torr; binary 0x44 sets it
+    cg_vacuum: dict[int, float] = field(default_factory=dict)  # last binary zero setting per CG (unit)
+    cg_atmosphere: dict[int, float] = field(default_factory=dict)  # last binary span setting per CG (unit)
+    cg_analog: dict[int, int] = field(default_factory=dict)  # analog-output type per CG: 0 S-curve, 1 log-linear
 
 
 def _fits_reply(value: float) -> bool:
     """True if `value` can be read back in the 8-character number format (two-digit exponent)."""
     return value == 0.0 or 1e-99 <= value < 9.995e99
+
+
+def _ignoring_crc(buffer: bytes, error: ProtocolError, used: int) -> tuple[binary_codec.Frame | ProtocolError, int]:
+    """The `binary_bad_frame = "answer"` option: a complete frame of a known command counts despite its CRC."""
+    length = binary_codec.frame_length(buffer[2]) if len(buffer) >= binary_codec.HEADER else None
+    if length is None or len(buffer) < length:
+        return error, used
+    return binary_codec.Frame(buffer[1], buffer[2], bytes(buffer[binary_codec.HEADER : length - 1])), length
 
 
 def _factory_trip_points() -> dict[str, list[float]]:
@@ -113,7 +132,7 @@ def _factory_trip_points() -> dict[str, list[float]]:
 
 
 class SimulatedGauge:
-    """A KJLC 392 in ASCII mode. Feed it the host's bytes; it returns what the gauge sends back."""
+    """A KJLC 392 in ASCII or BINARY mode. Feed it the host's bytes; it returns what the gauge sends back."""
 
     def __init__(self, options: SimOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.options = opts = options or SimOptions()
@@ -134,10 +153,15 @@ class SimulatedGauge:
             ig_on=scenario.ig_starts_on and opts.ig_error == 0,
             ig_error=opts.ig_error,
             baudrate=opts.baudrate,
+            ig_overpressure=opts.ig_overpressure,
+            ig_auto_on=opts.ig_auto_on,
         )
         self._factory_settings()
         self._commands = self._command_table()
+        self._binary_commands = self._binary_table()
         self._pending = bytearray()
+        self._binary_pending = bytearray()
+        self._binary_since = float("-inf")
         self._line_free_at = float("-inf")
         self.on_command: Callable[[bytes, bytes | None], None] | None = None
         """Called with each command frame and its reply (None: silence); for logging only."""
@@ -149,26 +173,31 @@ class SimulatedGauge:
         """The bytes the gauge sends back now in answer to `data` (echo first in echo mode)."""
         return b"".join(t.data for t in self.process(data))
 
-    def process(self, data: bytes) -> list[Transmission]:
-        """Like `receive`, but each transmission says when it would be complete on a real line."""
-        with self._lock:  # a server thread feeds bytes while a test may inject a fault
-            return self._process(data)
+    def process(self, data: bytes, host_baudrate: int | None = None) -> list[Transmission]:
+        """Like `receive`, but each transmission says when it would be complete on a real line.
 
-    def _process(self, data: bytes) -> list[Transmission]:
+        `host_baudrate` is the line speed the host set, where the server can know it (a pty): at
+        another speed than the unit's, the bytes are noise to the unit and get no answer.
+        """
+        with self._lock:  # a server thread feeds bytes while a test may inject a fault
+            return self._process(data, host_baudrate)
+
+    def _process(self, data: bytes, host_baudrate: int | None = None) -> list[Transmission]:
         now = self._clock()
         opts = self.options
         out: list[Transmission] = []
         if self.echo and data:
             out.append(Transmission(bytes(data), opts.wire_time(len(data))))
-        self._pending += data
-        consumed = 0
-        while (end := self._pending.find(CR)) >= 0:
-            frame = bytes(self._pending[:end])
-            del self._pending[: end + 1]
-            consumed += end + 1
-            reply = self._frame(frame, now)
-            if self.on_command is not None and b"#" in frame:
-                self.on_command(frame[frame.rfind(b"#") :], reply)
+        if host_baudrate is not None and opts.check_host_baud and host_baudrate != self.state.baudrate:
+            # At another line speed the UART sees framing errors and noise: nothing it can answer.
+            self.stats.wrong_baud += len(data)
+            self._pending.clear()
+            self._binary_pending.clear()
+            return out
+        frames = self._binary_frames(data, now) if opts.protocol == BINARY else self._ascii_frames(data, now)
+        for consumed, frame, reply in frames:
+            if self.on_command is not None:
+                self.on_command(frame, reply)
             if reply is None:
                 continue
             reply = self._flaky(reply)
@@ -180,9 +209,54 @@ class SimulatedGauge:
             start = max(now + opts.wire_time(consumed, baud) + opts.reply_latency, self._line_free_at)
             self._line_free_at = start + opts.wire_time(len(reply), baud)
             out.append(Transmission(reply, self._line_free_at - now))
+        return out
+
+    def _ascii_frames(self, data: bytes, now: float) -> list[tuple[int, bytes, bytes | None]]:
+        """CR-terminated frames in the bytes so far: (bytes consumed up to its end, frame, reply)."""
+        self._pending += data
+        consumed = 0
+        frames = []
+        while (end := self._pending.find(CR)) >= 0:
+            frame = bytes(self._pending[:end])
+            del self._pending[: end + 1]
+            consumed += end + 1
+            reply = self._frame(frame, now)
+            if b"#" in frame:
+                frames.append((consumed, frame[frame.rfind(b"#") :], reply))
         if len(self._pending) > MAX_PENDING:
             del self._pending[:-MAX_PENDING]
-        return out
+        return frames
+
+    def _binary_frames(self, data: bytes, now: float) -> list[tuple[int, bytes, bytes | None]]:
+        """Binary frames: the length follows from the command byte; bad frames are resynchronised.
+
+        Bytes that waited longer than `binary_frame_timeout` are dropped first: a real UART
+        parser restarts after a pause, so a fragment cannot swallow the next command.
+        """
+        opts = self.options
+        if self._binary_pending and now - self._binary_since > opts.binary_frame_timeout:
+            self._binary_pending.clear()
+        if not self._binary_pending:
+            self._binary_since = now
+        self._binary_pending += data
+        consumed = 0
+        frames = []
+        while self._binary_pending:
+            taken, used = binary_codec.take_command(bytes(self._binary_pending))
+            if isinstance(taken, ProtocolError) and opts.binary_bad_frame == "answer":
+                taken, used = _ignoring_crc(bytes(self._binary_pending), taken, used)
+            if taken is None and used == 0:
+                break
+            raw = bytes(self._binary_pending[:used])
+            del self._binary_pending[:used]
+            consumed += used
+            if isinstance(taken, ProtocolError):
+                self.stats.bad_frames += 1
+            elif isinstance(taken, binary_codec.Frame):
+                frames.append((consumed, raw, self._binary_frame(taken, now)))
+        if len(self._binary_pending) > MAX_PENDING:
+            del self._binary_pending[:-MAX_PENDING]
+        return frames
 
     # ---- Framing, addressing, timing ------------------------------------------------------------
 
@@ -252,12 +326,12 @@ class SimulatedGauge:
         """Apply what happened since the last command: over-pressure trip, automatic IG switch-on."""
         state, opts = self.state, self.options
         chamber = self._true(now).chamber
-        if state.ig_on and chamber > opts.ig_overpressure:
+        if state.ig_on and chamber > state.ig_overpressure:
             state.ig_on = state.degas = False
             state.ig_error = OVERPRESSURE
-        if opts.ig_auto_on is None:
+        if state.ig_auto_on is None:
             return
-        if chamber >= opts.ig_auto_on:
+        if chamber >= state.ig_auto_on:
             state.auto_on_armed = True
         elif state.auto_on_armed and not state.ig_on and state.ig_error == 0:
             state.ig_on, state.auto_on_armed = True, False
@@ -279,6 +353,9 @@ class SimulatedGauge:
         state.cg_zero = {1: 0.0, 2: 0.0}
         state.cg_span = {1: 1.0, 2: 1.0}
         state.unl_required = state.unlocked = False
+        state.cg_vacuum = {1: 0.0, 2: 0.0}
+        state.cg_atmosphere = {1: 760.0 * UNIT_FACTORS[state.unit], 2: 760.0 * UNIT_FACTORS[state.unit]}
+        state.cg_analog = {1: 0, 2: 0}
 
     def _reset(self, now: float) -> None:
         """RST behaves like a power cycle: pending settings apply, the IG comes up off."""
@@ -293,6 +370,7 @@ class SimulatedGauge:
         state.auto_on_armed = False
         state.silent_until = now + self.options.reset_time
         self._pending.clear()
+        self._binary_pending.clear()
 
     # ---- Replies --------------------------------------------------------------------------------
 
@@ -314,18 +392,31 @@ class SimulatedGauge:
             return self.options.ig_off_value  # a sentinel: never converted
         return self._pressure_text(self.model.noisy(self._true(now).chamber))
 
-    def _cg_text(self, channel: int, now: float) -> str | None:
-        """A convection reading, or None when the gauge is turned off."""
+    def _ig_value(self, now: float) -> float:
+        """The IG reading as a number in the selected unit (binary replies)."""
+        if not self.state.ig_on:
+            return self.options.binary_ig_off_value  # a sentinel: never converted
+        return self.model.noisy(self._true(now).chamber) * UNIT_FACTORS[self.state.unit]
+
+    def _cg_value(self, channel: int, now: float) -> float | None:
+        """A convection reading in the selected unit (sentinels unconverted), or None when turned off."""
         if channel in self.options.cg_off:
             return None
         if channel == 2 and self.model.scenario.cg2_unplugged:
-            return format_pressure(OVER_RANGE_VALUE)
+            return OVER_RANGE_VALUE
         true = self._true(now)
         measured = self.model.noisy(true.chamber if channel == 1 else true.foreline)
         measured = max(0.0, measured * self.state.cg_span[channel] + self.state.cg_zero[channel])
         if measured > CG_MAX:
-            return format_pressure(OVER_RANGE_VALUE)  # a sentinel: never converted
-        return self._pressure_text(convection_reading(measured))
+            return OVER_RANGE_VALUE  # a sentinel: never converted
+        return convection_reading(measured) * UNIT_FACTORS[self.state.unit]
+
+    def _cg_text(self, channel: int, now: float) -> str | None:
+        """A convection reading, or None when the gauge is turned off."""
+        value = self._cg_value(channel, now)
+        if value is None:
+            return None
+        return format_pressure(value, zero_with_nul=self.options.zero_with_nul)
 
     def _cg_reply(self, text: str | None) -> bytes | None:
         if text is not None:
@@ -409,7 +500,7 @@ class SimulatedGauge:
 
     def _ig1(self, now: float) -> bytes:
         state = self.state
-        if state.ig_error or self._true(now).chamber > self.options.ig_overpressure:
+        if state.ig_error or self._true(now).chamber > state.ig_overpressure:
             return self._error(ErrorKind.INVALID)
         state.ig_on = True
         return self._reply(PROGM_OK)
@@ -565,3 +656,186 @@ class SimulatedGauge:
             else:
                 value = {"E": emission, "V": FILAMENT_VOLTS, "I": FILAMENT_AMPS}[which]
         return self._reply(self._diagnostic_text(value))
+
+    # ---- Binary commands (PROTOCOL.md section 4) ------------------------------------------------
+
+    def _binary_frame(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        """One checked binary command -> the reply, or None for silence."""
+        too_close = self._count(now)
+        if now < self.state.silent_until or (too_close and self.options.drop_too_close):
+            return None
+        if frame.address != self.state.address:
+            return None
+        self._advance(now)
+        handler = self._binary_commands.get(frame.code)
+        if handler is None:
+            return None  # a known code this unit does not implement: no source says; silence
+        return handler(frame, now)
+
+    def _binary_table(self) -> dict[int, Callable[[binary_codec.Frame, float], bytes | None]]:
+        relays = {
+            Code.SET_RELAY_A_HIGH: ("A", 1), Code.SET_RELAY_A_LOW: ("A", 0),
+            Code.SET_RELAY_B_HIGH: ("B", 1), Code.SET_RELAY_B_LOW: ("B", 0),
+        }
+        relay_reads = {Code.READ_RELAY_A_LOW: ("A", 0), Code.READ_RELAY_B_HIGH: ("B", 1), Code.READ_RELAY_B_LOW: ("B", 0)}
+        calibrations = {
+            Code.SET_CG1_VACUUM: ("Z", 1), Code.SET_CG2_VACUUM: ("Z", 2),
+            Code.SET_CG1_ATMOSPHERE: ("S", 1), Code.SET_CG2_ATMOSPHERE: ("S", 2),
+        }
+        table: dict[int, Callable[[binary_codec.Frame, float], bytes | None]] = {
+            Code.READ_ALL: partial(self._b_pressures, (0, 1, 2)),
+            Code.READ_CG: partial(self._b_pressures, (1, 2)),
+            Code.READ_IG: partial(self._b_pressures, (0,)),
+            Code.READ_CG1: partial(self._b_pressures, (1,)),
+            Code.READ_CG2: partial(self._b_pressures, (2,)),
+            Code.IG_ON: self._b_ig_on,
+            Code.IG_OFF: self._b_ig_off,
+            Code.IG_STATUS: self._b_ig_status,
+            Code.READ_EMISSION: lambda f, now: self._b_byte(f, binary_codec.EMISSION_4MA if self.state.emission_4ma
+                                                           else binary_codec.EMISSION_100UA),
+            Code.SET_EMISSION: self._b_set_emission,
+            Code.READ_FILAMENT: lambda f, now: self._b_byte(f, self.state.filament),
+            Code.SET_FILAMENT: self._b_set_filament,
+            Code.READ_OVERPRESSURE: lambda f, now: self._b_float(f, self.state.ig_overpressure * self._factor),
+            Code.SET_OVERPRESSURE: self._b_set_overpressure,
+            Code.READ_IG_AUTO_ON: lambda f, now: self._b_float(f, (self.state.ig_auto_on or 0.0) * self._factor),
+            Code.SET_IG_AUTO_ON: self._b_set_auto_on,
+            Code.SET_BAUD: self._b_set_baud,
+            Code.RESET: self._b_reset,
+            Code.READ_CG1_VACUUM: lambda f, now: self._b_float(f, self.state.cg_vacuum[1]),
+            Code.READ_CG2_VACUUM: lambda f, now: self._b_float(f, self.state.cg_vacuum[2]),
+            Code.READ_CG1_ATMOSPHERE: lambda f, now: self._b_float(f, self.state.cg_atmosphere[1]),
+            Code.READ_CG2_ATMOSPHERE: lambda f, now: self._b_float(f, self.state.cg_atmosphere[2]),
+            Code.READ_CG1_ANALOG: lambda f, now: self._b_byte(f, self.state.cg_analog[1]),
+            Code.READ_CG2_ANALOG: lambda f, now: self._b_byte(f, self.state.cg_analog[2]),
+            Code.SET_CG1_ANALOG: partial(self._b_set_analog, 1),
+            Code.SET_CG2_ANALOG: partial(self._b_set_analog, 2),
+        }
+        for code, (relay, which) in relays.items():
+            table[code] = partial(self._b_set_relay, relay, which)
+        for code, (relay, which) in relay_reads.items():
+            table[code] = lambda f, now, relay=relay, which=which: self._b_float(
+                f, self.state.trip_points[relay][which] * self._factor)
+        for code, (kind, channel) in calibrations.items():
+            table[code] = partial(self._b_calibrate, kind, channel)
+        return table
+
+    @property
+    def _factor(self) -> float:
+        return UNIT_FACTORS[self.state.unit]
+
+    def _b_reply(self, frame: binary_codec.Frame, data: bytes) -> bytes:
+        return binary_codec.encode_reply(self.state.address, frame.code, data)
+
+    def _b_echo(self, frame: binary_codec.Frame) -> bytes:
+        """A set command is acknowledged by echoing its data with `*` and a fresh CRC."""
+        return self._b_reply(frame, frame.data)
+
+    def _b_refused(self, frame: binary_codec.Frame) -> bytes | None:
+        """No source says how the binary protocol refuses a command: an option (echo, no change; or silence)."""
+        return self._b_echo(frame) if self.options.binary_refusal == "echo" else None
+
+    def _b_byte(self, frame: binary_codec.Frame, value: int) -> bytes:
+        return self._b_reply(frame, bytes((value,)))
+
+    def _b_float(self, frame: binary_codec.Frame, value: float) -> bytes:
+        return self._b_reply(frame, binary_codec.pack_float(value))
+
+    def _b_argument(self, frame: binary_codec.Frame) -> float | None:
+        """The float a set command carries, if it is a usable positive number."""
+        value = binary_codec.unpack_float(frame.data)
+        return value if value >= 0 and _fits_reply(value) else None
+
+    def _b_pressures(self, channels: tuple[int, ...], frame: binary_codec.Frame, now: float) -> bytes | None:
+        values = []
+        for channel in channels:
+            if channel == 0:
+                values.append(self._ig_value(now))
+                continue
+            value = self._cg_value(channel, now)
+            # A CG turned off: the ASCII reply is silence or an error; a binary reply carrying three
+            # values cannot be silent for one, so it carries the over-range sentinel (a guess).
+            values.append(OVER_RANGE_VALUE if value is None else value)
+        unit_code = self.options.binary_unit_codes[list(UNIT_FACTORS).index(self.state.unit)]
+        return self._b_reply(frame, binary_codec.encode_pressures(unit_code, tuple(values)))
+
+    def _b_ig_on(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        if self._ig1(now).startswith(b"?"):
+            return self._b_refused(frame)
+        return self._b_echo(frame)
+
+    def _b_ig_off(self, frame: binary_codec.Frame, now: float) -> bytes:
+        self._ig0(now)
+        return self._b_byte(frame, 0x00)  # the manual's acknowledgement carries 0x00
+
+    def _b_ig_status(self, frame: binary_codec.Frame, now: float) -> bytes:
+        return self._b_byte(frame, binary_codec.IG_ON_STATUS if self.state.ig_on else 0x00)
+
+    def _b_set_emission(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        code = frame.data[0]
+        if code not in (binary_codec.EMISSION_100UA, binary_codec.EMISSION_4MA):
+            return self._b_refused(frame)
+        self.state.emission_4ma = code == binary_codec.EMISSION_4MA
+        return self._b_echo(frame)
+
+    def _b_set_filament(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        if frame.data[0] not in (1, 2):
+            return self._b_refused(frame)
+        self.state.filament = frame.data[0]
+        return self._b_echo(frame)
+
+    def _b_set_overpressure(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        value = self._b_argument(frame)
+        if value is None or value == 0:
+            return self._b_refused(frame)
+        self.state.ig_overpressure = value / self._factor
+        return self._b_echo(frame)
+
+    def _b_set_auto_on(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        value = self._b_argument(frame)
+        if value is None:
+            return self._b_refused(frame)
+        self.state.ig_auto_on = value / self._factor if value else None
+        return self._b_echo(frame)
+
+    def _b_set_relay(self, relay: str, which: int, frame: binary_codec.Frame, now: float) -> bytes | None:
+        """Relay A/B set points: `which` 0 = on below (low), 1 = off above (high), in the unit."""
+        value = self._b_argument(frame)
+        if value is None:
+            return self._b_refused(frame)
+        points = list(self.state.trip_points[relay])
+        points[which] = value / self._factor
+        if points[1] < points[0]:  # the ASCII rule: off-above must not be below on-below
+            return self._b_refused(frame)
+        self.state.trip_points[relay] = points
+        return self._b_echo(frame)
+
+    def _b_calibrate(self, kind: str, channel: int, frame: binary_codec.Frame, now: float) -> bytes | None:
+        """Vacuum (zero) and atmosphere (span) settings, with the limits of ASCII TZ / TS."""
+        value = self._b_argument(frame)
+        if value is None:
+            return self._b_refused(frame)
+        letter = "A" if channel == 1 else "B"
+        match = _CALIBRATE.fullmatch(f"T{kind}{letter} {value:.6g}")
+        assert match is not None
+        if self._calibrate(match, now).startswith(b"?"):
+            return self._b_refused(frame)
+        (self.state.cg_vacuum if kind == "Z" else self.state.cg_atmosphere)[channel] = value
+        return self._b_echo(frame)
+
+    def _b_set_analog(self, channel: int, frame: binary_codec.Frame, now: float) -> bytes | None:
+        if frame.data[0] not in (0, 1):
+            return self._b_refused(frame)
+        self.state.cg_analog[channel] = frame.data[0]
+        return self._b_echo(frame)
+
+    def _b_set_baud(self, frame: binary_codec.Frame, now: float) -> bytes | None:
+        rates = {code: rate for rate, code in binary_codec.BAUD_CODES.items()}
+        if frame.data[0] not in rates:
+            return self._b_refused(frame)
+        self.state.pending_baudrate = rates[frame.data[0]]  # applies after a reset, like SB
+        return self._b_echo(frame)
+
+    def _b_reset(self, frame: binary_codec.Frame, now: float) -> None:
+        self._reset(now)
+        return None

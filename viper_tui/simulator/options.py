@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..binary_codec import UNIT_CODES
 from ..protocol import (
+    ASCII,
     DEFAULT_ADDRESS,
     DEFAULT_BAUDRATE,
     MIN_COMMAND_SPACING,
+    PROTOCOLS,
     SUPPORTED_BAUDRATES,
+    UNIT_PER_TORR,
 )
 from .model import SCENARIOS
 
-UNIT_FACTORS: dict[str, float] = {"TORR": 1.0, "MBAR": 1.333224, "PASCAL": 133.3224}
+UNIT_FACTORS: dict[str, float] = UNIT_PER_TORR
 """Multiply Torr by this to get the unit; the names are the payloads RU sends."""
 
 BITS_PER_CHAR = 10
@@ -30,10 +34,13 @@ class SimOptions:
     Timing, wire-format, firmware and physics options are read on every command, so a test may
     change them on a running gauge (`device.options.reply_latency = 0`). Scenario, seed, speed,
     noise, leak, address, unit, ig_error, echo and flaky_fraction are read once, when the gauge is
-    made; change the running values through the device (`device.echo`, `device.state`).
+    made; change the running values through the device (`device.echo`, `device.state`; the
+    over-pressure and auto-on thresholds live in `device.state` too, as binary commands set them).
+    `protocol` is read on every command, like the front-panel FORMAT setting it stands for.
     """
 
     address: int = DEFAULT_ADDRESS
+    protocol: str = ASCII  # front panel SETUP COMMS -> FORMAT: "ascii" or "binary" (factory: binary)
     scenario: str = "steady"
     seed: int = 0
     speed: float = 1.0  # model seconds per clock second
@@ -48,6 +55,8 @@ class SimOptions:
     min_spacing: float = MIN_COMMAND_SPACING  # the manual's minimum gap between commands
     drop_too_close: bool = False  # real behaviour undocumented: by default such commands are answered
     reset_time: float = 1.0  # after RST the unit is silent this long (undocumented)
+    check_host_baud: bool = True  # on a pty: bytes sent at another line speed than `baudrate` are noise
+    binary_frame_timeout: float = 0.05  # a binary fragment older than this is dropped when bytes arrive
 
     # Wire-format details that sources disagree on or leave open.
     zero_with_nul: bool = True  # CG exact zero as "0.00E+0" + NUL (three drivers) or "0.00E+00"
@@ -57,6 +66,12 @@ class SimOptions:
     accept_lowercase_mnemonics: bool = False  # "#01rd" answered, or SYNTX ER
     trip_reply_layout: str = "sign"  # RL+ reply "*01+4.00E-06" ("sign") or "*01 4.00E-06" ("space")
     cg_off_reply: str = "silence"  # reading a CG turned off: "silence" or "error" (?01 INVALID)
+
+    # Binary-protocol facts no source pins down (PROTOCOL.md section 7).
+    binary_unit_codes: tuple[int, int, int] = tuple(UNIT_CODES)  # type: ignore[assignment]  # Torr, mbar, Pa
+    binary_ig_off_value: float = 9.9e9  # the IG reading while off; the ASCII sentinel by analogy
+    binary_bad_frame: str = "silence"  # bad CRC: "silence", or "answer" as if the CRC were right
+    binary_refusal: str = "echo"  # a refused command (IG on with a fault, bad value): "echo" (no change) or "silence"
 
     # Firmware features.
     firmware: str = "3351-100"  # VER payload; seen on an IGM402
@@ -77,6 +92,8 @@ class SimOptions:
 
     def __post_init__(self) -> None:
         problems = []
+        if self.protocol not in PROTOCOLS:
+            problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}")
         if self.scenario not in SCENARIOS:
             problems.append(f"scenario {self.scenario!r} not one of {', '.join(SCENARIOS)}")
         if not 0 <= self.address <= 0xFF:
@@ -103,6 +120,18 @@ class SimOptions:
             problems.append("flaky_fraction must be between 0 and 1")
         if not set(self.cg_off) <= {1, 2}:
             problems.append("cg_off may only name gauges 1 and 2")
+        if len(self.binary_unit_codes) != 3 or len(set(self.binary_unit_codes)) != 3 or not all(
+            0 <= c <= 0xFF for c in self.binary_unit_codes
+        ):
+            problems.append("binary_unit_codes must be three different bytes (Torr, mbar, Pa)")
+        if not self.binary_ig_off_value >= 1e9:
+            problems.append("binary_ig_off_value must be at least 1e9 (an IG-off sentinel)")
+        if self.binary_bad_frame not in ("silence", "answer"):
+            problems.append("binary_bad_frame must be 'silence' or 'answer'")
+        if self.binary_refusal not in ("echo", "silence"):
+            problems.append("binary_refusal must be 'echo' or 'silence'")
+        if self.binary_frame_timeout < 0:
+            problems.append("binary_frame_timeout must not be negative")
         if self.ig_error not in (0, 0x01, 0x02, 0x08, 0x20):
             problems.append("ig_error must be 0, 0x01, 0x02, 0x08 or 0x20")
         if problems:

@@ -9,6 +9,8 @@ the client.
 
 from __future__ import annotations
 
+import array
+import fcntl
 import heapq
 import itertools
 import os
@@ -23,6 +25,17 @@ from pathlib import Path
 from .device import SimulatedGauge, Transmission
 
 READ_SIZE = 4096
+_TCGETS2 = 0x802C542A  # Linux ioctl: termios2 with the line speeds as plain integers
+
+
+def host_baudrate(fd: int) -> int | None:
+    """The output line speed the host set on the pty (None where it cannot be read)."""
+    buffer = array.array("i", [0] * 64)
+    try:
+        fcntl.ioctl(fd, _TCGETS2, buffer)
+    except OSError:
+        return None
+    return buffer[10] or None  # c_ospeed, after 4 flag words, c_line and 19 control characters
 
 
 class _Outbox:
@@ -153,7 +166,8 @@ class PtyServer:
                 except OSError:
                     return
                 if data:
-                    outbox.add(time.monotonic(), self.device.process(data))
+                    baud = host_baudrate(self._slave) if self._slave is not None else None
+                    outbox.add(time.monotonic(), self.device.process(data, baud))
             for data in outbox.due(time.monotonic()):
                 try:
                     os.write(master, data)

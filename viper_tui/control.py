@@ -1,0 +1,277 @@
+"""Gauge control: the things users do at the gauge's front panel, from VIPER, in either protocol.
+
+`perform(client, action)` sends the commands and says in one line what happened; it never raises
+for a gauge problem. A refusal (`?01 INVALID`, or in binary an IG that stays off) is reported as
+such, with the likely reason. Degas, the shutdown cause and the firmware version have no known
+binary command (two manual pages were not found, PROTOCOL.md 4.4): in binary they are refused with
+that explanation. During a run, actions go through `Recorder.control` so they take turns with the
+samples and each one is an event in the file; `viper gauge ...` does one action and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from . import ascii_codec, binary_codec
+from .binary_codec import Code
+from .gauge import GaugeClient, GaugeError
+from .protocol import ASCII, UNIT_NAMES, ErrorKind, ErrorReply, ProtocolError, Reply, TextReply
+
+
+class Action(enum.Enum):
+    """One thing to do at the gauge; the value is the word on the command line."""
+
+    IG_ON = "ig-on"
+    IG_OFF = "ig-off"
+    DEGAS_ON = "degas-on"
+    DEGAS_OFF = "degas-off"
+    EMISSION_100UA = "emission-100ua"
+    EMISSION_4MA = "emission-4ma"
+    FILAMENT_1 = "filament-1"
+    FILAMENT_2 = "filament-2"
+    STATUS = "status"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Action.IG_ON: "IG on",
+    Action.IG_OFF: "IG off",
+    Action.DEGAS_ON: "degas on",
+    Action.DEGAS_OFF: "degas off",
+    Action.EMISSION_100UA: "emission 100 uA",
+    Action.EMISSION_4MA: "emission 4 mA",
+    Action.FILAMENT_1: "filament 1",
+    Action.FILAMENT_2: "filament 2",
+    Action.STATUS: "status",
+}
+
+_ASCII_COMMANDS = {
+    Action.IG_ON: ascii_codec.IG_ON,
+    Action.IG_OFF: ascii_codec.IG_OFF,
+    Action.DEGAS_ON: ascii_codec.DEGAS_ON,
+    Action.DEGAS_OFF: ascii_codec.DEGAS_OFF,
+    Action.EMISSION_100UA: "SE0",
+    Action.EMISSION_4MA: "SE1",
+    Action.FILAMENT_1: "SF1",
+    Action.FILAMENT_2: "SF2",
+}
+
+_WHY_INVALID = {
+    Action.IG_ON: "an IG fault is present (see status: shutdown cause; IG off clears it) or the IG is "
+                  "under CG control",
+    Action.DEGAS_ON: "degas needs the IG on and the pressure below 5E-05 Torr",
+}
+
+_EMISSION = {"0.1MA EM": "100 uA", "4.0MA EM": "4 mA"}
+_NO_BINARY = "has no known binary command (switch the gauge's FORMAT to ASCII to use it)"
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """The outcome of one action: `ok` False for a refusal, no reply or a lost port."""
+
+    action: Action
+    ok: bool
+    text: str
+
+    def line(self) -> str:
+        """`degas on: refused: the gauge answered INVALID (...)`: the event text and the CLI output."""
+        return f"{self.action.label}: {self.text}"
+
+
+def perform(client: GaugeClient, action: Action) -> ControlResult:
+    """Do `action` at the gauge; never raises for a gauge problem."""
+    try:
+        if action is Action.STATUS:
+            return _ascii_status(client) if client.protocol == ASCII else _binary_status(client)
+        if client.protocol == ASCII:
+            return _ascii_set(client, action)
+        return _binary_set(client, action)
+    except GaugeError as exc:
+        return ControlResult(action, False, f"failed: {exc}")
+
+
+# ---- ASCII ------------------------------------------------------------------------------------
+
+
+def _ascii_set(client: GaugeClient, action: Action) -> ControlResult:
+    reply = client.query(_ASCII_COMMANDS[action])
+    if reply == TextReply("PROGM OK"):
+        return ControlResult(action, True, "done")
+    if isinstance(reply, ErrorReply):
+        why = _WHY_INVALID.get(action) if reply.kind is ErrorKind.INVALID else None
+        if reply.kind is ErrorKind.SYNTAX:
+            why = "not supported by this gauge's firmware"
+        return ControlResult(action, False, f"refused: the gauge answered {reply.text}" + (f" ({why})" if why else ""))
+    return ControlResult(action, False, f"unexpected reply {reply!r}")
+
+
+def _ascii_status(client: GaugeClient) -> ControlResult:
+    def on_off(reply: Reply) -> str:
+        return "on" if ascii_codec.parse_on_off(reply) else "off"
+
+    def text(reply: Reply) -> str:
+        if isinstance(reply, ErrorReply):
+            raise ProtocolError(reply.text)
+        return getattr(reply, "text", "") or str(getattr(reply, "value", ""))
+
+    def unit(reply: Reply) -> str:
+        if isinstance(reply, ErrorReply):
+            return "Torr (firmware without RU)"
+        return UNIT_NAMES.get(text(reply), text(reply))
+
+    parts = [
+        ("IG", ascii_codec.IG_STATUS, on_off),
+        ("degas", ascii_codec.DEGAS_STATUS, on_off),
+        ("emission", ascii_codec.EMISSION_STATUS, lambda r: _EMISSION.get(text(r), text(r))),
+        ("shutdown cause", ascii_codec.SHUTDOWN_CAUSE, text),
+        ("version", ascii_codec.VERSION, text),
+        ("unit", ascii_codec.READ_UNIT, unit),
+    ]
+    return _status(parts, lambda command: client.query(command))
+
+
+# ---- BINARY -----------------------------------------------------------------------------------
+
+
+def _binary_set(client: GaugeClient, action: Action) -> ControlResult:
+    if action in (Action.DEGAS_ON, Action.DEGAS_OFF):
+        return ControlResult(action, False, f"refused: degas {_NO_BINARY}")
+    if action is Action.IG_OFF:
+        client.binary_query(Code.IG_OFF)
+        return ControlResult(action, True, "done")
+    if action is Action.IG_ON:
+        # No source gives the binary refusal: confirm with the status byte, as the one binary client does.
+        acknowledged = _try(lambda: client.binary_query(Code.IG_ON))
+        if _ig_on(client):
+            return ControlResult(action, True, "done")
+        ack = "acknowledged" if acknowledged else "not acknowledged"
+        return ControlResult(action, False, f"refused: {ack}, but the IG is still off ({_WHY_INVALID[action]})")
+    if action in (Action.EMISSION_100UA, Action.EMISSION_4MA):
+        want = binary_codec.EMISSION_4MA if action is Action.EMISSION_4MA else binary_codec.EMISSION_100UA
+        return _binary_setting(client, action, Code.SET_EMISSION, Code.READ_EMISSION, want)
+    want = 1 if action is Action.FILAMENT_1 else 2
+    return _binary_setting(client, action, Code.SET_FILAMENT, Code.READ_FILAMENT, want)
+
+
+def _binary_setting(client: GaugeClient, action: Action, set_code: int, read_code: int, want: int) -> ControlResult:
+    """Set a one-byte setting and read it back: the read-back decides, whatever the acknowledgement."""
+    _try(lambda: client.binary_query(set_code, bytes((want,))))
+    have = _read_byte(client, read_code)
+    if have == want:
+        return ControlResult(action, True, "done")
+    return ControlResult(action, False, f"refused: the gauge still reports {have:#04x}")
+
+
+def _binary_status(client: GaugeClient) -> ControlResult:
+    def byte(frame: binary_codec.Frame) -> int:
+        return binary_codec.decode_byte(frame)
+
+    def unit(frame: binary_codec.Frame) -> str:
+        code = binary_codec.decode_pressures(frame).unit_code
+        name = binary_codec.UNIT_CODES.get(code)
+        return UNIT_NAMES[name] if name else f"unknown (units byte {code:#04x})"
+
+    emission = {binary_codec.EMISSION_100UA: "100 uA", binary_codec.EMISSION_4MA: "4 mA"}
+    parts = [
+        ("IG", Code.IG_STATUS, lambda f: "on" if byte(f) == binary_codec.IG_ON_STATUS else "off"),
+        ("emission", Code.READ_EMISSION, lambda f: emission.get(byte(f), f"{byte(f):#04x}")),
+        ("filament", Code.READ_FILAMENT, lambda f: str(byte(f))),
+        ("unit", Code.READ_ALL, unit),
+    ]
+    result = _status(parts, lambda code: client.binary_query(code))
+    return ControlResult(result.action, result.ok, result.text + "; degas, shutdown cause and version: "
+                         "no known binary command")
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _status(parts: Sequence[tuple[str, object, Callable[..., str]]], ask: Callable[..., object]) -> ControlResult:
+    """Ask each item; one that fails shows as `?` with why, the others still count."""
+    texts, answered = [], 0
+    for name, command, show in parts:
+        try:
+            texts.append(f"{name} {show(ask(command))}")
+            answered += 1
+        except (GaugeError, ProtocolError) as exc:
+            texts.append(f"{name} ? ({exc})")
+    return ControlResult(Action.STATUS, answered > 0, ", ".join(texts))
+
+
+def _try(send: Callable[[], object]) -> bool:
+    try:
+        send()
+    except GaugeError:
+        return False
+    return True
+
+
+def _read_byte(client: GaugeClient, code: int) -> int:
+    try:
+        return binary_codec.decode_byte(client.binary_query(code))
+    except ProtocolError as exc:
+        raise GaugeError(f"bad reply to {Code(code).name}: {exc}") from None
+
+
+def _ig_on(client: GaugeClient) -> bool:
+    return _read_byte(client, Code.IG_STATUS) == binary_codec.IG_ON_STATUS
+
+
+# ---- `viper gauge ...` --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viper gauge",
+        description="Do one thing at the gauge and exit: " + ", ".join(a.value for a in Action) + ".",
+        epilog="Examples: viper gauge configs/gauge/example-gauge.conf status\n"
+        "          viper gauge --port /dev/ttyUSB0 --protocol binary ig-on",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("words", nargs="+", metavar="[GAUGE_CONF] ACTION",
+                        help="the [Serial] file (optional) and the action")
+    parser.add_argument("--port", help="serial device or URL (overrides the config file)")
+    parser.add_argument("--address", help="gauge address, two hex digits (00-FF)")
+    parser.add_argument("--protocol", help="ascii, binary or auto (default: the config file's, else auto)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PortError, UsageError, open_gauge
+    from .config import ConfigError, LoggingConfig, SerialConfig, load_serial, override
+
+    args = build_parser().parse_args(argv)
+    try:
+        if len(args.words) > 2:
+            raise UsageError("expected [GAUGE_CONF] ACTION")
+        *conf, word = args.words
+        try:
+            action = Action(word.lower())
+        except ValueError:
+            raise UsageError(f"{word!r} is not an action: {', '.join(a.value for a in Action)}") from None
+        serial = load_serial(conf[0]) if conf else SerialConfig()
+        serial, _ = override(serial, LoggingConfig(), port=args.port, address=args.address, protocol=args.protocol)
+        client, found = open_gauge(serial)
+    except (ConfigError, UsageError) as exc:
+        print(f"viper gauge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PortError as exc:
+        print(f"viper gauge: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        if found is None and client.search is not None:
+            print(f"viper gauge: {client.describe()}", file=sys.stderr)
+            return EXIT_FAILURE
+        result = perform(client, action)
+    finally:
+        client.close()
+    print(result.line(), file=sys.stdout if result.ok else sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILURE
