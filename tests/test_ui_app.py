@@ -14,7 +14,7 @@ from viper_tui.recorder import Recorder
 from viper_tui.store import RunInfo, Store
 from viper_tui.transport import SerialTransport
 from viper_tui.ui import MonitorInfo, ViperApp
-from viper_tui.ui.screens import ConfirmScreen, HelpScreen, IntervalScreen, MarkScreen
+from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from viper_tui.ui.widgets import PressureChart
 
 
@@ -208,3 +208,27 @@ async def test_unplug_shows_disconnected_then_recovers(monitor):
         await pilot.press("q", "y")
     kinds = [k for k, _, _ in events_in(path)]
     assert "disconnect" in kinds and "reconnect" in kinds
+
+
+async def test_gauge_control_asks_sends_and_records(monitor):
+    """g: pick an action, confirm, the recorder sends it between samples; refusals are clear."""
+    app, server, path = monitor(scenario="ig-off")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.rows_written >= 1)
+        notes = []
+        app.notify = lambda message, **kw: notes.append((message, kw.get("severity")))  # type: ignore[method-assign]
+        await pilot.press("g")
+        assert isinstance(app.screen, GaugeScreen)
+        await pilot.press("escape")  # cancel: nothing sent
+        assert not isinstance(app.screen, GaugeScreen)
+        await pilot.press("g", "down", "down", "enter")  # degas on, with the IG off
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: any(s == "error" and "degas on" in m for m, s in notes))
+        await pilot.press("g", "enter", "y")  # IG on
+        await wait_until(pilot, lambda: not app.query_one("#readout-ig").has_class("no-value"))
+        assert server.device.state.ig_on
+        await pilot.press("q", "y")
+    controls = [t for k, t, _ in events_in(path) if k == "control"]
+    assert len(controls) == 2 and "refused" in controls[0] and controls[0].startswith("degas on")
+    assert controls[1].startswith("IG on")

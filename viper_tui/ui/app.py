@@ -26,11 +26,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from ..console import event_line, sample_line
+from ..control import Action, ControlResult
 from ..events import Event, EventKind
 from ..readings import CHANNELS, Sample, Status
 from ..recorder import Recorder, RunSummary
 from .history import History
-from .screens import ConfirmScreen, HelpScreen, IntervalScreen, MarkScreen
+from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from .widgets import PressureChart, Readout
 
 PRESETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -71,6 +72,12 @@ class EventHappened(Message):
         self.event = event
 
 
+class ControlDone(Message):
+    def __init__(self, result: ControlResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 class RunEnded(Message):
     def __init__(self, summary: RunSummary) -> None:
         super().__init__()
@@ -89,6 +96,7 @@ class ViperApp(App[int]):
         Binding("plus", "preset(1)", "Slower", key_display="+"),
         Binding("minus", "preset(-1)", "Faster", key_display="-"),
         Binding("w", "next_window", "Window", tooltip="Chart window: 10 min, 1 h, 24 h, all"),
+        Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "request_quit", "Quit"),
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
@@ -282,7 +290,7 @@ class ViperApp(App[int]):
         return self._thread is not None and self._thread.is_alive()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_pause", "mark", "interval", "preset") and not self.running:
+        if action in ("toggle_pause", "mark", "interval", "preset", "gauge") and not self.running:
             return None  # shown dimmed once the run has ended
         return True
 
@@ -319,6 +327,28 @@ class ViperApp(App[int]):
         self.recorder.set_interval(target)
         self.notify(f"interval {current:g} s -> {target:g} s", timeout=3)
 
+    def action_gauge(self) -> None:
+        """Pick an action, confirm it (status needs no confirmation), send it between samples."""
+        def send(action: Action) -> None:
+            self.recorder.control(action, self._from_thread(ControlDone))  # type: ignore[arg-type]
+            self.notify(f"{action.label}: sent to the gauge", timeout=3)
+
+        def picked(action: Action | None) -> None:
+            if action is None:
+                return
+            if action is Action.STATUS:
+                send(action)
+            else:
+                self.push_screen(ConfirmScreen(f"Send '{action.label}' to the gauge?"),
+                                 lambda yes: send(action) if yes else None)
+
+        self.push_screen(GaugeScreen(), picked)
+
+    def on_control_done(self, message: ControlDone) -> None:
+        result = message.result
+        self.notify(result.line(), title="Gauge", severity="information" if result.ok else "error",
+                    timeout=10)
+
     def action_next_window(self) -> None:
         chart = self.query_one(PressureChart)
         chart.next_window()
@@ -344,6 +374,7 @@ class ViperApp(App[int]):
         yield SystemCommand("Mark an event", "Save a note with time and sample index", self.action_mark)
         yield SystemCommand("Change interval", "New sampling interval from the next slot", self.action_interval)
         yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
+        yield SystemCommand("Gauge control", "IG on/off, degas, emission, filament, status", self.action_gauge)
         yield SystemCommand("Keys", "Show the key help", self.action_help)
 
 

@@ -7,7 +7,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..control import Action
 
 MAX_INTERVAL = 86400.0
 
@@ -76,6 +79,23 @@ class IntervalScreen(ModalScreen[float | None]):
         self.dismiss(None)
 
 
+class GaugeScreen(ModalScreen[Action | None]):
+    """Pick a gauge action (IG on/off, degas, emission, filament, status); Enter picks, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Gauge control: pick an action (Enter), Escape cancels")
+            yield OptionList(*(Option(action.label, id=action.value) for action in Action))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(Action(event.option.id))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Yes / no, with y and n keys so no mouse is needed."""
 
@@ -114,6 +134,8 @@ HELP = """\
   [b]i[/b]        change the sampling interval (from the next slot)
   [b]+ / -[/b]    next / previous preset interval (0.5 1 2 5 10 30 60 300 s)
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
+  [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status
+           (asks first; each action is an event in the file)
   [b]ctrl+p[/b]   command palette
   [b]q[/b]        quit (asks while recording); ctrl+q also quits
   [b]?[/b]        this help

@@ -28,7 +28,7 @@ from .app import MonitorInfo, RunEnded, ViperApp, duration_text, human_size
 from .screens import HelpScreen, TableScreen
 from .widgets import PressureChart
 
-RECORDING_ACTIONS = ("toggle_pause", "mark", "interval", "preset")
+RECORDING_ACTIONS = ("toggle_pause", "mark", "interval", "preset", "gauge")
 LOG_EVENTS = 20  # events of the file's past written to the log pane when it opens
 
 VIEW_HELP = """\
