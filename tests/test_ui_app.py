@@ -232,3 +232,25 @@ async def test_gauge_control_asks_sends_and_records(monitor):
     controls = [t for k, t, _ in events_in(path) if k == "control"]
     assert len(controls) == 2 and "refused" in controls[0] and controls[0].startswith("degas on")
     assert controls[1].startswith("IG on")
+
+
+async def test_status_bar_follows_a_gauge_found_after_start(serve_gauge):
+    """A gauge powered on after VIPER started (protocol = auto): searching, then what was found."""
+    from viper_tui.autodetect import Search
+
+    server = serve_gauge(protocol="binary")
+    server.device.state.silent_until = float("inf")
+    client = GaugeClient(SerialTransport(server.path, timeout=0.2), 1)
+    client.connect()
+    client.search = Search("auto", 19200, False)
+    app = ViperApp(Recorder(client, None, interval=0.3), MonitorInfo(port=server.path, protocol=client.link_text()),
+                   store_data=False)
+    try:
+        async with app.run_test(size=(120, 24)) as pilot:
+            status = lambda: str(app.query_one("#status").render())  # noqa: E731
+            await wait_until(pilot, lambda: "protocol: searching" in status())
+            server.device.state.silent_until = float("-inf")
+            await wait_until(pilot, lambda: "BINARY 19200 (auto)" in status())
+            await pilot.press("q")
+    finally:
+        client.close()

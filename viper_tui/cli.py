@@ -186,10 +186,7 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
     from .ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 
     gauge = recorder.gauge
-    protocol = "auto: searching" if gauge.search is not None else gauge.protocol
-    if gauge.auto_detected:
-        protocol += f" {gauge.transport.baudrate} (auto)"
-    info = MonitorInfo(port=serial.port, protocol=protocol, unit=gauge.unit_name, address=serial.address_text,
+    info = MonitorInfo(port=serial.port, protocol=gauge.link_text(), unit=gauge.unit_name, address=serial.address_text,
                        h5file=logging.h5file if logging.store_data else None, simulated=simulated,
                        names=serial.names, min_interval=serial.min_interval)
     app = ViperApp(recorder, info, store_data=logging.store_data, release=release)

@@ -111,6 +111,13 @@ class GaugeClient:
         how = " (auto-detected)" if self.auto_detected else ""
         return f"{self.protocol} at {self.transport.baudrate} baud, unit {self.unit_name}{how}"
 
+    def link_text(self) -> str:
+        """`BINARY 19200 (auto)` or `searching...`: short, for the monitor's status bar."""
+        if self.search is not None:
+            return "protocol: searching"
+        how = " (auto)" if self.auto_detected else ""
+        return f"{self.protocol.upper()} {self.transport.baudrate}{how}"
+
     def connect(self) -> None:
         """The first open; raises OSError so the command line can report a bad port."""
         self.transport.open()

@@ -260,7 +260,9 @@ class ViperApp(App[int]):
         parts.append(f"up {duration_text(time.monotonic() - self._started)}")
         if self.store_data and info.h5file is not None:
             parts.append(str(info.h5file))
-        parts.append(f"{info.port} {info.protocol.upper()} addr {info.address}")
+        gauge = getattr(self.recorder, "gauge", None)  # the link as found now (a search may end late)
+        link = gauge.link_text() if gauge is not None else info.protocol.upper()
+        parts.append(f"{info.port} {link} addr {info.address}")
         text = " · ".join(parts)
         if text != self._status_text:
             self._status_text = text
