@@ -6,6 +6,7 @@ No colour or cursor codes: this is what runs under systemd, cron and nohup.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -47,3 +48,13 @@ class ConsoleFrontEnd:
             print(line, file=self.out, flush=True)
         except (BrokenPipeError, ValueError):
             pass  # the reader went away (`viper ... | head`); recording goes on regardless
+
+
+def silence_stdout() -> None:
+    """After a closed pipe (`viper ... | head`): nothing more to say, and no error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass

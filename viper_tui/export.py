@@ -42,6 +42,7 @@ from typing import TextIO
 
 import numpy as np
 
+from .console import silence_stdout
 from .readings import CHANNELS, Status
 from .recorded import BLOCK_ROWS, RecordedFile, RecordedFileError, Rows, status_name
 
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                 _write(rf, sys.stdout, args, since, until)
                 sys.stdout.flush()
             except BrokenPipeError:
-                _quiet_stdout()
+                silence_stdout()
             return EXIT_OK
     except (UsageError, RecordedFileError) as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -266,14 +267,6 @@ def _remove(path: str) -> None:
         pass
 
 
-def _quiet_stdout() -> None:
-    """After a closed pipe (`| head`): nothing more to say, and no error at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except OSError:
-        pass
 
 
 def _fail(message: str, code: int) -> int:

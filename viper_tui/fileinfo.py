@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .events import EventKind
+from .console import silence_stdout
 from .readings import CHANNELS, Status
 from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
                        status_name)
@@ -702,18 +703,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(render(report, all_gaps=args.gaps, all_events=args.events), flush=True)
     except BrokenPipeError:
-        _quiet_stdout()
+        silence_stdout()
     return EXIT_OK
 
 
-def _quiet_stdout() -> None:
-    """After a closed pipe (`| head`): nothing more to say, and no error at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":

@@ -324,7 +324,7 @@ class SimulatedGauge:
 
     def _advance(self, now: float) -> None:
         """Apply what happened since the last command: over-pressure trip, automatic IG switch-on."""
-        state, opts = self.state, self.options
+        state = self.state
         chamber = self._true(now).chamber
         if state.ig_on and chamber > state.ig_overpressure:
             state.ig_on = state.degas = False

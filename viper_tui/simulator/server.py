@@ -21,6 +21,7 @@ import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 from .device import SimulatedGauge, Transmission
 
@@ -77,31 +78,23 @@ class _Serving:
         os.close(self._wake_w)
 
 
-class PtyServer:
-    """The gauge behind a pseudo-terminal; `.path` (or the stable `.link`) is what the client opens."""
+class _Server:
+    """What a pty and a TCP server share: plugged in by start(), pulled by unplug(), replugged.
 
-    def __init__(self, device: SimulatedGauge, link: str | os.PathLike[str] | None = None) -> None:
+    Subclasses provide `_plug` (make the endpoint, start serving) and `_unplug` (stop serving,
+    drop the endpoint); both run under the lock.
+    """
+
+    def __init__(self, device: SimulatedGauge) -> None:
         self.device = device
-        self.link: str | None = os.fspath(link) if link is not None else None
-        """The stable name (like /dev/serial/by-id/...): a symlink to the current pty while plugged."""
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._path: str | None = None
         self._serving: _Serving | None = None
         self._lock = threading.Lock()
-
-    @property
-    def path(self) -> str:
-        """The slave side, e.g. /dev/pts/7; changes on every replug."""
-        if self._path is None:
-            raise RuntimeError("the pty server is not running")
-        return self._path
 
     @property
     def plugged(self) -> bool:
         return self._serving is not None
 
-    def start(self) -> PtyServer:
+    def start(self) -> Self:
         with self._lock:
             if self._serving is None:
                 self._plug()
@@ -112,20 +105,48 @@ class PtyServer:
             self._unplug()
 
     def unplug(self) -> None:
-        """As if the USB cable were pulled: the client's next read or write raises OSError."""
+        """As if the cable were pulled: the client's next read or write fails."""
         self.stop()
 
     def replug(self) -> None:
-        """A new pty (new /dev/pts path); the link is pointed at it, like udev's by-id link."""
         with self._lock:
             self._unplug()
             self._plug()
 
-    def __enter__(self) -> PtyServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _plug(self) -> None:
+        raise NotImplementedError
+
+    def _unplug(self) -> None:
+        raise NotImplementedError
+
+
+class PtyServer(_Server):
+    """The gauge behind a pseudo-terminal; `.path` (or the stable `.link`) is what the client opens.
+
+    unplug() closes the pty (the client's next read or write raises OSError); replug() makes a new
+    one (a new /dev/pts path) and points the link at it, like udev's by-id link.
+    """
+
+    def __init__(self, device: SimulatedGauge, link: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(device)
+        self.link: str | None = os.fspath(link) if link is not None else None
+        """The stable name (like /dev/serial/by-id/...): a symlink to the current pty while plugged."""
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The slave side, e.g. /dev/pts/7; changes on every replug."""
+        if self._path is None:
+            raise RuntimeError("the pty server is not running")
+        return self._path
 
     def _plug(self) -> None:
         master, slave = os.openpty()
@@ -177,16 +198,18 @@ class PtyServer:
                     return
 
 
-class TcpServer:
-    """The gauge behind a TCP port, as an RS485-to-Ethernet gateway; one client at a time."""
+class TcpServer(_Server):
+    """The gauge behind a TCP port, as an RS485-to-Ethernet gateway; one client at a time.
+
+    unplug() is the gateway losing power (the connection closes, new ones are refused); replug()
+    listens again on the same port.
+    """
 
     def __init__(self, device: SimulatedGauge, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.device = device
+        super().__init__(device)
         self.host = host
         self.port = port
         self._listener: socket.socket | None = None
-        self._serving: _Serving | None = None
-        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -194,36 +217,6 @@ class TcpServer:
         if self._listener is None:
             raise RuntimeError("the TCP server is not running")
         return f"socket://{self.host}:{self.port}"
-
-    @property
-    def plugged(self) -> bool:
-        return self._serving is not None
-
-    def start(self) -> TcpServer:
-        with self._lock:
-            if self._serving is None:
-                self._plug()
-        return self
-
-    def stop(self) -> None:
-        with self._lock:
-            self._unplug()
-
-    def unplug(self) -> None:
-        """As if the gateway lost power: the connection closes and new ones are refused."""
-        self.stop()
-
-    def replug(self) -> None:
-        """Listen again on the same port."""
-        with self._lock:
-            self._unplug()
-            self._plug()
-
-    def __enter__(self) -> TcpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _plug(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
