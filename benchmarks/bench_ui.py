@@ -77,8 +77,12 @@ def cpu_and_bytes(tmp: Path, seconds: float) -> tuple[float, float, int]:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
 
 
-def memory(samples_small: int = 1_000, samples_large: int = 100_000) -> tuple[float, float]:
-    """Python heap in use (MB) after feeding the app 1,000 and 100,000 samples."""
+def memory(counts: tuple[int, ...] = (1_000, 100_000, 300_000)) -> list[float]:
+    """Python heap in use (MB) after feeding the app each number of samples (one a second of UNIX time).
+
+    The history is rings of fixed capacity (history.py), so the heap grows while they fill and
+    then stays: raw points fill at 4,096 samples, 10 s buckets at 86,400, 5 min buckets at 2.7 M.
+    """
     from viper_tui.readings import Reading, Sample, Status
     from viper_tui.recorder import Recorder
     from viper_tui.ui import MonitorInfo, ViperApp
@@ -106,13 +110,13 @@ def memory(samples_small: int = 1_000, samples_large: int = 100_000) -> tuple[fl
         return Sample(i, float(i), 1.7e9 + i, (Reading(status, p), Reading(Status.OK, 0.0), Reading(Status.OK, 2e-3)),
                       recorded=True)
 
-    async def run() -> tuple[float, float]:
+    async def run() -> list[float]:
         app = ViperApp(Idle(), MonitorInfo(port="bench"), store_data=False)
         results = []
         async with app.run_test(size=(80, 24)) as pilot:
             tracemalloc.start()
             fed = 0
-            for target in (samples_small, samples_large):
+            for target in counts:
                 while fed < target:
                     for _ in range(500):
                         app.post_message(SampleTaken(sample(fed)))
@@ -123,7 +127,7 @@ def memory(samples_small: int = 1_000, samples_large: int = 100_000) -> tuple[fl
                 results.append(tracemalloc.get_traced_memory()[0] / 1e6)
             tracemalloc.stop()
             app.recorder.stop()
-        return results[0], results[1]
+        return results
 
     return asyncio.run(run())
 
@@ -142,9 +146,10 @@ def main() -> None:
             share, per_sample, n = cpu_and_bytes(Path(tmp), args.cpu_seconds)
             print(f"sampling at 1 Hz for {n} s: CPU {share * 100:.2f} % of one core (whole process, simulator "
                   f"included); {per_sample:.0f} bytes written to the terminal per sample")
-    small, large = memory()
-    print(f"Python heap after 1,000 samples: {small:.1f} MB; after 100,000: {large:.1f} MB "
-          f"(ratio {large / small:.2f})")
+    counts = (1_000, 100_000, 300_000)
+    heaps = memory(counts)
+    print("Python heap after " + "; ".join(f"{n:,} samples: {mb:.1f} MB" for n, mb in zip(counts, heaps))
+          + f" (300k/100k: {heaps[2] / heaps[1]:.2f}, 100k/1k: {heaps[1] / heaps[0]:.2f})")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ def test_monitor_in_tmux_records_marks_pauses_and_quits(tmux, tmp_path):
     tmux.start([*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.2", "--h5", str(h5)])
     screen = tmux.wait_for("RECORDING")
     assert "SIMULATED" in screen
-    tmux.wait_for("p Pause")
+    footer = tmux.wait_for("p Pause").splitlines()[-1]  # every key a newcomer needs fits 80 columns
+    assert all(key in footer for key in ("m Mark", "i Interval", "w Window", "g Gauge", "? Help", "q Quit"))
     screen = tmux.wait_for("E-03")  # CG2's foreline pressure in the big digits' status line or log
     assert "CG2" in screen and "Torr" in screen
     tmux.keys("m")

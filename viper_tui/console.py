@@ -21,7 +21,7 @@ def sample_line(sample: Sample, unit: str = "Torr", *, recording: bool = True) -
     """
     values = "  ".join(f"{name} {format_value(r)}" for name, r in zip(CHANNELS, sample.readings))
     line = f"[{sample.index}] [{sample.elapsed:.3f} s] {values}  {unit}"
-    return line + "  (paused, not recorded)" if recording and not sample.recorded else line
+    return line + "  (not recorded)" if recording and not sample.recorded else line
 
 
 def event_line(event: Event) -> str:

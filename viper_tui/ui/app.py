@@ -93,8 +93,8 @@ class ViperApp(App[int]):
         Binding("p", "toggle_pause", "Pause", tooltip="Pause or resume recording"),
         Binding("m", "mark", "Mark", tooltip="Mark an event with a note"),
         Binding("i", "interval", "Interval", tooltip="Change the sampling interval"),
-        Binding("plus", "preset(1)", "Slower", key_display="+"),
-        Binding("minus", "preset(-1)", "Faster", key_display="-"),
+        Binding("plus", "preset(1)", "Slower", key_display="+", show=False),  # in help: the footer fits 80 columns
+        Binding("minus", "preset(-1)", "Faster", key_display="-", show=False),
         Binding("w", "next_window", "Window", tooltip="Chart window: 10 min, 1 h, 24 h, all"),
         Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status"),
         Binding("question_mark", "help", "Help", key_display="?"),
