@@ -29,8 +29,9 @@
         ps.h5py
         ps.plotext
       ];
-      # pyproject.toml [project.optional-dependencies] test.
+      # pyproject.toml [project.optional-dependencies] test (textual-serve is also the `web` extra).
       testDeps = ps: [
+        ps.textual-serve
         ps.pytest
         ps.hypothesis
         ps.pytest-asyncio

@@ -55,7 +55,7 @@ let
   drv = name: attrs: attrs // { stubName = name; outPath = "/stub/${name}"; };
   # The nixpkgs Python packages the flake may name (a name not here fails the evaluation).
   nixpkgsPython = [
-    "textual" "pyserial" "h5py" "plotext" "pytest" "hypothesis" "pytest-asyncio" "setuptools"
+    "textual" "pyserial" "h5py" "plotext" "pytest" "hypothesis" "pytest-asyncio" "setuptools" "textual-serve"
     "markdown-it-py" "linkify-it-py" "mdit-py-plugins" "platformdirs" "pygments" "rich"
     "typing-extensions"
   ];

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import threading
@@ -135,3 +136,53 @@ async def test_follows_a_recorder_in_another_process_which_can_restart(tmp_path)
     with h5py.File(path, "r") as f:  # both runs, every row, the file closed cleanly
         assert list(f["runs"]["run"]) == [1, 2]
         assert len(f["Index"]) >= app.follower.state.rows
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_web_viewer_serves_a_read_only_viewer_per_tab_on_localhost(tmp_path):
+    """`viper view --web`: the page on 127.0.0.1; a browser tab (a websocket) gets its own viewer."""
+    import aiohttp
+
+    path = recorded_file(tmp_path / "web.h5", rows=300)
+    before = sha256(path)
+    port = free_port()
+    server = subprocess.Popen([*viper_command(), "view", str(path), "--web", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "http://127.0.0.1:" in server.stdout.readline()
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/") as page:
+                        assert page.status == 200 and "VIPER web.h5" in await page.text()
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, "the web server did not start"
+                    await asyncio.sleep(0.2)
+            screen = ""
+            async with session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30") as tab:
+                deadline = time.monotonic() + 30
+                while "VIEWING" not in screen or "ENDED" not in screen:
+                    assert time.monotonic() < deadline, f"no viewer drawn: {screen[-500:]!r}"
+                    message = await tab.receive(timeout=30)
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        screen += message.data.decode("utf-8", "replace")
+                    elif message.type == aiohttp.WSMsgType.TEXT:
+                        screen += message.data
+                    else:
+                        raise AssertionError(f"websocket ended: {message!r}")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert sha256(path) == before

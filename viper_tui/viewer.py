@@ -9,7 +9,10 @@ front end that starts one process per browser tab).
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
+from pathlib import Path
 
 from .follower import FileFollower
 from .recorded import RecordedFileError
@@ -26,7 +29,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", help="the HDF5 file (VIPER's or the earlier tool's)")
     parser.add_argument("--no-follow", action="store_true",
                         help="read the file once; do not watch for new samples")
+    parser.add_argument("--web", action="store_true",
+                        help="serve the viewer to a browser on this machine only (127.0.0.1); each "
+                        "browser tab runs its own read-only viewer (needs the `web` extra)")
+    parser.add_argument("--port", type=int, default=8000, help="port for --web (default: 8000)")
     return parser
+
+
+def serve_web(path: Path, port: int) -> int:
+    """Serve `viper view FILE` through textual-serve, bound to the loopback address only.
+
+    textual-serve starts one process per browser tab with the command below: a viewer, which
+    opens no serial port and never writes the file, so a tab can never start a recorder.
+    """
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        print("viper view: --web needs textual-serve: pip install 'viper-tui[web]'", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    command = shlex.join([sys.executable, "-m", "viper_tui", "view", str(path.resolve())])
+    print(f"viper view: serving {path} on http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
+    Server(command, host="127.0.0.1", port=port, title=f"VIPER {path.name}").serve()
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except RecordedFileError as exc:
         print(f"viper view: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    if not sys.stdout.isatty():
+    if args.web:
+        return serve_web(follower.path, args.port)
+    if not sys.stdout.isatty() and "TEXTUAL_DRIVER" not in os.environ:  # textual-serve sets it
         print(f"viper view: {args.file}: needs a terminal (use `viper info` or `viper export` "
               "in scripts)", file=sys.stderr, flush=True)
         return EXIT_USAGE
