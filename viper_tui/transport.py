@@ -116,9 +116,11 @@ class SerialTransport:
             self._drain_late_reply(port)
         self._wait_until(self._last_command + self.min_delay + SPACING_MARGIN)
         port.reset_input_buffer()
-        self._last_command = self._clock()
         port.write(command)
-        port.flush()
+        port.flush()  # tcdrain: the command is on the wire
+        # Spacing counts from here, not from before write(): a write delayed by the scheduler
+        # must not bring the next command closer than min_delay at the gauge.
+        self._last_command = self._clock()
         if not expect_reply:
             return b""
         deadline = self._last_command + self.timeout
