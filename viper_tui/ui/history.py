@@ -152,7 +152,13 @@ class History:
 
     def trend(self, channel: int, now: float, window: float = TREND_WINDOW) -> float | None:
         """Least-squares slope in decades per minute over the last `window` seconds."""
-        pts = [(p[0], p[channel + 1]) for p in self.raw if p[0] >= now - window and not math.isnan(p[channel + 1])]
+        pts = []
+        for p in reversed(self.raw):  # newest first: stop at the window's start, not at the ring's
+            if p[0] < now - window:
+                break
+            if not math.isnan(p[channel + 1]):
+                pts.append((p[0], p[channel + 1]))
+        pts.reverse()
         if len(pts) < 3 or pts[-1][0] - pts[0][0] < min(TREND_MIN_SPAN, window):
             return None
         n = len(pts)
