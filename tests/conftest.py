@@ -20,6 +20,16 @@ FIXTURE = SHARED / "fixtures" / "upstream-viper-5rows.h5"
 LOCAL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "upstream-viper-5rows.h5"
 
 
+class Clock:
+    """An injected clock for the simulated gauge: tests set the time instead of waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 def upstream_file(tmp_path: Path) -> Path:
     """A copy of a file written by the earlier tool (five readings)."""

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import serial
 
+from conftest import Clock
+
 from viper_tui import binary_codec as codec
 from viper_tui.binary_codec import Code
 from viper_tui.gauge import GaugeClient
@@ -15,14 +17,6 @@ from viper_tui.recorder import Recorder
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 from viper_tui.store import RunInfo, Store
 from viper_tui.transport import SerialTransport
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(**options) -> tuple[SimulatedGauge, Clock]:

@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import Clock
+
 from viper_tui import ascii_codec as codec
 from viper_tui.protocol import IonGaugeOff, OverRange, Pressure, TextReply, TripPoint
 from viper_tui.simulator import SCENARIOS, SimOptions, SimulatedGauge
@@ -16,16 +18,6 @@ INVALID = b"?01 INVALID \r"
 COMM = b"?01 COMM ERR\r"
 IG_OFF = b"*01 9.90E+09\r"
 CG_ZERO = b"*01 0.00E+0\x00\r"
-
-
-class Clock:
-    """The injected clock: tests set the time instead of waiting for it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(**options) -> tuple[SimulatedGauge, Clock]:
