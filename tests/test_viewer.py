@@ -80,6 +80,8 @@ async def test_missing_values_and_earlier_tool_rows(tmp_path, upstream_file):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.follower.summary.samples == 5)
         assert app.history.samples == 0
+        assert app.query_one("#readout-ig .value").value == "2.50E-07"  # its values, though no status
+        assert app.query_one("#readout-cg2 .value").value == "7.60E+02"
         assert "ENDED" in str(app.query_one("#badges").render())
         await pilot.press("q")
 

@@ -44,15 +44,24 @@ def event_from_record(record: EventRecord) -> Event:
     return Event(kind, record.text, record.index, record.time, record.elapsed)
 
 
+def reading_of(code: int, value: float) -> Reading:
+    """A stored cell as a reading: the value where Status is OK.
+
+    Rows of the earlier tool have no status (UNKNOWN); it stored 0 (or -999) where the gauge gave no
+    value, so a positive value there is a reading and anything else is shown as unknown.
+    """
+    status = Status(code) if code in Status._value2member_map_ else Status.UNKNOWN
+    if status is Status.OK or (status is Status.UNKNOWN and math.isfinite(value) and value > 0):
+        return Reading.ok(value)
+    return Reading(status)
+
+
 def samples_from_rows(rows: Rows) -> list[Sample]:
-    """Rows as samples; a channel's value is kept only where its status is OK."""
+    """Rows as samples, as a recorder would have reported them."""
     out = []
     for k in range(len(rows)):
-        readings = []
-        for c, values in enumerate(rows.pressures):
-            code = int(rows.status[k, c])
-            status = Status(code) if code in Status._value2member_map_ else Status.UNKNOWN
-            readings.append(Reading.ok(float(values[k])) if status is Status.OK else Reading(status))
+        readings = [reading_of(int(rows.status[k, c]), float(values[k]))
+                    for c, values in enumerate(rows.pressures)]
         out.append(Sample(int(rows.index[k]), float(rows.elapsed[k]), float(rows.time[k]),
                           (readings[0], readings[1], readings[2]), recorded=True))
     return out
