@@ -133,12 +133,17 @@ async def test_interval_modal_validates_and_changes_the_cadence(monitor):
         await wait_until(pilot, lambda: app.recorder.interval == 0.2 and app.rows_written >= 8)
         await pilot.press("plus")
         await wait_until(pilot, lambda: app.recorder.interval == 0.5)
+        await pilot.press("plus")
+        await wait_until(pilot, lambda: app.recorder.interval == 1.0)
+        await pilot.press("minus")
+        await wait_until(pilot, lambda: app.recorder.interval == 0.5)
         await pilot.press("q", "y")
     with h5py.File(path, "r", locking=False) as f:
         stamps = f["Timestamp"][:]
     steps = np.diff(stamps)
     assert np.sum(np.isclose(steps, 0.2, atol=0.05)) >= 5
-    assert [t for k, t, _ in events_in(path) if k == "interval"][:2] == ["0.5 s -> 0.2 s", "0.2 s -> 0.5 s"]
+    assert [t for k, t, _ in events_in(path) if k == "interval"] == [
+        "0.5 s -> 0.2 s", "0.2 s -> 0.5 s", "0.5 s -> 1 s", "1 s -> 0.5 s"]
 
 
 async def test_quit_asks_while_recording_and_closes_the_run(monitor):
