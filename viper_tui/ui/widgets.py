@@ -186,7 +186,11 @@ def build_chart(points: list[Point], marks: list[float], window: float | None, n
     for mark in marks:
         if mark >= start:
             plt.vline((mark - now) / 60, "red")
-    step = max(1, math.ceil((hi - lo) / max(1, height // 2)))
+    # One decade label per row at most, evenly spaced: the data rows are the height less the frame,
+    # the x axis, its labels and its title; the top is raised so that every label sits on a row.
+    rows = max(2, height - 4)
+    step = max(1, math.ceil((hi - lo) / (rows - 1)))
+    hi = lo + step * math.ceil((hi - lo) / step)
     decades = list(range(lo, hi + 1, step))
     plt.yticks(decades, [f"1E{d:+03d}" for d in decades])
     plt.ylim(lo, hi)
