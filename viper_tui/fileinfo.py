@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .events import EventKind
 from .console import silence_stdout
+from .events import EventKind
 from .readings import CHANNELS, Status
 from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
                        status_name)
