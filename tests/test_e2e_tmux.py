@@ -48,6 +48,13 @@ class Tmux:
     def pane_pid(self) -> int:
         return int(self("list-panes", "-t", "v", "-F", "#{pane_pid}").split()[0])
 
+    def wait_exit(self, timeout: float = 20.0) -> None:
+        """Wait until the pane's command has exited (the pane stays, remain-on-exit)."""
+        deadline = time.monotonic() + timeout
+        while self("list-panes", "-t", "v", "-F", "#{pane_dead}").split()[0] != "1":
+            assert time.monotonic() < deadline, f"viper never exited:\n{self.screen()}"
+            time.sleep(0.1)
+
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
 
@@ -97,6 +104,7 @@ def test_monitor_in_tmux_records_marks_pauses_and_quits(tmux, tmp_path):
     tmux.keys("y")
     screen = tmux.wait_for("Stopped: quit from the monitor.")
     assert f"recorded to {h5}" in screen
+    tmux.wait_exit()
     kinds = [k for k, _ in events(h5)]
     assert kinds[0] == "start" and kinds[-1] == "stop"
     assert ("mark", "pumped down") in events(h5) and "pause" in kinds and "resume" in kinds

@@ -177,12 +177,12 @@ def run_headless(recorder: Recorder, logging: LoggingConfig) -> int:
     worker.start()
     while worker.is_alive():
         worker.join(0.25)
-    return report(recorder, logging, EXIT_OK)
+    return EXIT_OK
 
 
 def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool,
                 release: Callable[[], None]) -> int:
-    """The full-screen monitor; the summary line is printed after it leaves the screen."""
+    """The full-screen monitor; the caller prints the summary once the file is closed."""
     from .ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 
     gauge = recorder.gauge
@@ -191,11 +191,15 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
                        names=serial.names, min_interval=serial.min_interval)
     app = ViperApp(recorder, info, store_data=logging.store_data, release=release)
     code = app.run()
-    return report(recorder, logging, EXIT_OK if code is None else code)
+    return EXIT_OK if code is None else code
 
 
 def report(recorder: Recorder, logging: LoggingConfig, code: int) -> int:
-    """The summary line; an error line too if the run failed. A vanished terminal is no error."""
+    """The summary line; an error line too if the run failed. A vanished terminal is no error.
+
+    Called only after the file is closed (and its lock released): a script that opens the file as
+    soon as it reads "recorded to FILE" must find it free.
+    """
     summary = recorder.summary
     target = f"to {logging.h5file}" if logging.store_data else "(store_data = false)"
     try:
@@ -239,8 +243,11 @@ def main(argv: list[str] | None = None) -> int:
                 stack.callback(store.close)
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
             if args.headless or sys.stdout is None or not sys.stdout.isatty():
-                return run_headless(recorder, logging)
-            return run_monitor(recorder, serial, logging, args.simulate, release=stack.close)
+                code = run_headless(recorder, logging)
+            else:
+                code = run_monitor(recorder, serial, logging, args.simulate, release=stack.close)
+        # The store and the port are closed here: only now may the summary say "recorded to".
+        return report(recorder, logging, code)
     except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except (PortError, StoreError) as exc:
