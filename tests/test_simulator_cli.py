@@ -147,3 +147,63 @@ def test_console_script_is_installed():
         pytest.skip("package not installed with its console scripts")
     result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=10)
     assert result.returncode == 0 and "--scenario" in result.stdout
+
+
+@pytest.mark.parametrize("kind", ["data file", "folder", "symlink to a data file"])
+def test_link_refuses_a_path_that_is_not_a_simulators_symlink(tmp_path, kind):
+    """--link never replaces a user's file, folder or a symlink to something other than a pty."""
+    data = tmp_path / "run.h5"
+    data.write_bytes(b"precious")
+    target = tmp_path / "target"
+    if kind == "data file":
+        target = data
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target.symlink_to(data)
+    result = subprocess.run([sys.executable, "-m", "viper_tui.simulator", "--link", str(target)],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"viper-sim: error: --link: {target} ") and result.stderr.endswith(
+        "; refusing to replace it\n") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert data.read_bytes() == b"precious"
+    assert target.is_dir() if kind == "folder" else target.exists()
+    assert target.is_symlink() == (kind == "symlink to a data file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"run.h5", target.name})  # no temporary left
+
+
+def test_link_left_by_a_killed_simulator_is_taken_over(tmp_path):
+    link = tmp_path / "gauge"
+    killed, _ = start("--link", str(link))
+    killed.kill()
+    killed.communicate(timeout=5)
+    assert link.is_symlink()  # SIGKILL leaves the link behind, pointing at a pty
+    process, line = start("--link", str(link))
+    try:
+        assert line.startswith(f"viper-sim: serving {link} -> /dev/pts/"), line
+        with serial.Serial(str(link), 19200, timeout=1) as port:
+            port.write(b"#01VER\r")
+            assert port.read_until(b"\r") == b"*01 3351-100\r"
+    finally:
+        stop(process, signal.SIGINT)
+    assert process.returncode == 0 and not link.is_symlink()
+
+
+def test_exit_leaves_a_link_that_now_points_elsewhere(tmp_path):
+    """Two simulators on one --link: the first to stop must not delete the second's link."""
+    link = tmp_path / "gauge"
+    first, _ = start("--link", str(link))
+    second = None
+    try:
+        second, line = start("--link", str(link))
+        second_pty = line.split(" -> ")[1].split(" ")[0]
+        assert os.readlink(link) == second_pty
+        stop(first, signal.SIGTERM)
+        assert first.returncode == 0 and os.readlink(link) == second_pty
+    finally:
+        if first.poll() is None:
+            stop(first, signal.SIGTERM)
+        if second is not None:
+            stop(second, signal.SIGHUP)  # a closed terminal cleans up too
+    assert second.returncode == 0 and not link.is_symlink()

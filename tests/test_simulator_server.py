@@ -190,3 +190,14 @@ def test_tcp_unplug_and_replug():
         server.stop()
     assert open_fds() == fds
     assert threading.active_count() == threads
+
+
+def test_pty_link_refuses_an_existing_file_and_leaks_nothing(tmp_path):
+    data = tmp_path / "data.h5"
+    data.write_bytes(b"precious")
+    before = open_fds()
+    server = PtyServer(gauge(), link=data)
+    with pytest.raises(FileExistsError, match="exists and is not a symlink; refusing to replace it"):
+        server.start()
+    assert not server.plugged and open_fds() == before
+    assert data.read_bytes() == b"precious" and not data.is_symlink()

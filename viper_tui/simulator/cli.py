@@ -16,7 +16,7 @@ from ..protocol import PROTOCOLS, SUPPORTED_BAUDRATES
 from .device import SimulatedGauge
 from .model import SCENARIOS
 from .options import UNIT_FACTORS, SimOptions
-from .server import PtyServer, TcpServer
+from .server import PtyServer, TcpServer, link_refusal
 
 PROG = "viper-sim"
 
@@ -45,7 +45,9 @@ def _tcp(text: str) -> tuple[str, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Simulated KJLC 392 ion gauge controller.")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--link", metavar="PATH", help="also make PATH a symlink to the pty (stable across replugs)")
+    where.add_argument("--link", metavar="PATH",
+                       help="also make PATH a symlink to the pty (stable across replugs); PATH must not "
+                       "exist, or be a symlink left by an earlier viper-sim; removed on exit")
     where.add_argument("--tcp", metavar="[HOST:]PORT", type=_tcp, help="serve on TCP for socket:// URLs instead")
     parser.add_argument("--format", choices=PROTOCOLS, default="ascii",
                         help="front-panel FORMAT: the protocol the unit speaks (a real unit ships in binary)")
@@ -140,12 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = options_from(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.link is not None and (refusal := link_refusal(args.link)) is not None:
+        print(f"{PROG}: error: --link: {refusal}", file=sys.stderr)
+        return 2
     device = SimulatedGauge(options)
     if args.verbose:
         device.on_command = _log_exchange
 
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         server: PtyServer | TcpServer
         if args.tcp is not None:

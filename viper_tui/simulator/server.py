@@ -10,6 +10,7 @@ the client.
 from __future__ import annotations
 
 import array
+import errno
 import fcntl
 import heapq
 import itertools
@@ -154,9 +155,15 @@ class PtyServer(_Server):
         # reply written before that would come back mangled (RELIABILITY.md section 4).
         tty.setraw(slave)
         os.set_blocking(master, False)
-        self._master, self._slave, self._path = master, slave, os.ttyname(slave)
+        path = os.ttyname(slave)
         if self.link is not None:
-            _point_link(self.link, self._path)
+            try:
+                _point_link(self.link, path)
+            except OSError:
+                os.close(master)
+                os.close(slave)
+                raise
+        self._master, self._slave, self._path = master, slave, path
         self._serving = _Serving(f"viper-sim pty {self._path}", self._serve)
 
     def _unplug(self) -> None:
@@ -281,8 +288,33 @@ class TcpServer(_Server):
                 client.close()
 
 
+def link_refusal(link: str | os.PathLike[str]) -> str | None:
+    """Why `link` must not be made a symlink to a pty, or None if it may.
+
+    Only a path that does not exist, or a symlink that is dangling or points at a pty (what a
+    killed viper-sim leaves behind), may be taken: never a data file, a folder, a device node or
+    a symlink to one (udev's /dev/serial/by-id/ link to a real adapter).
+    """
+    path = os.fspath(link)
+    if not os.path.lexists(path):
+        return None
+    if not os.path.islink(path):
+        kind = "a folder" if os.path.isdir(path) else "not a symlink"
+        return f"{path} exists and is {kind}; refusing to replace it"
+    target = os.path.realpath(path)
+    if os.path.exists(path) and not target.startswith("/dev/pts/"):
+        return f"{path} is a symlink to {target}, not to a pty; refusing to replace it"
+    return None
+
+
 def _point_link(link: str, target: str) -> None:
-    """Make `link` point at `target` atomically: a client never sees it missing or half made."""
+    """Make `link` point at `target` atomically: a client never sees it missing or half made.
+
+    Raises FileExistsError where `link_refusal` says the path is not ours to replace.
+    """
+    refusal = link_refusal(link)
+    if refusal is not None:
+        raise FileExistsError(errno.EEXIST, refusal)
     path = Path(link)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     os.symlink(target, temporary)
