@@ -103,7 +103,7 @@ def main() -> None:
               f"= {per_sample / LIMIT:.3f} x the protocol limit ({LIMIT * 1000:.0f} ms); "
               f"{ok}/{len(stamps)} samples with all three channels ok; "
               f"commands closer than 50 ms at the gauge: {server.device.stats.too_close} "
-              f"(closest {min(server.device.stats.gaps) * 1000:.2f} ms)")
+              f"(closest {(server.device.stats.shortest_gap or 0.0) * 1000:.2f} ms)")
         per, stop_line = two_processes(args.samples, Path(tmp))
         print(f"the installed viper against viper-sim in another process, {args.samples} samples: "
               f"{per * 1000:.1f} ms per sample = {per / LIMIT:.3f} x the limit; {stop_line}")

@@ -462,6 +462,48 @@ def test_commands_closer_than_50_ms_are_counted_and_still_answered():
     clock.now += 1
     assert gauge.receive(b"#01VER\r#01VER\r") == b"*01 3351-100\r" * 2
     assert gauge.stats.too_close == 4 and gauge.stats.gaps[-1] == 0.0
+    stats = gauge.stats
+    assert stats.gap_count == 8 and stats.shortest_gap == 0.0 and stats.longest_gap == pytest.approx(1.0)
+    assert stats.median_gap == pytest.approx(0.051) and stats.mean_gap == pytest.approx(1.42 / 8)  # upper median
+
+
+def test_gap_statistics_stay_bounded_on_a_long_run():
+    """A long demo or soak test: counts and extremes cover every gap, memory does not grow."""
+    import tracemalloc
+
+    from viper_tui.simulator.device import GAP_SAMPLE
+
+    gauge, clock = make()
+    steps = [0.06, 0.06, 0.06, 0.03]  # every fourth command too close
+    commands = GAP_SAMPLE * 3
+    for i in range(commands):
+        ask(gauge, clock, "VER", step=steps[i % 4])
+    stats = gauge.stats
+    assert stats.commands == commands and stats.gap_count == commands - 1
+    assert stats.too_close == commands // 4
+    assert (stats.shortest_gap, stats.longest_gap) == (pytest.approx(0.03), pytest.approx(0.06))
+    assert len(stats.gaps) == GAP_SAMPLE and stats.median_gap == pytest.approx(0.06)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(4000):
+            ask(gauge, clock, "VER", step=steps[i % 4])
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 16_000, f"{grown} bytes for 4000 commands"  # a list of every gap grew 130 kB
+    assert len(stats.gaps) == GAP_SAMPLE and stats.gap_count == commands + 3999
+
+
+def test_gap_sample_covers_the_whole_run_uniformly():
+    from viper_tui.simulator.device import GAP_SAMPLE, GaugeStats
+
+    stats = GaugeStats()
+    for gap in [0.01] * (GAP_SAMPLE * 5) + [1.0] * (GAP_SAMPLE * 5):  # a slow second half
+        stats.add_gap(gap)
+    fast = stats.gaps.count(0.01)
+    assert len(stats.gaps) == GAP_SAMPLE and abs(fast - GAP_SAMPLE / 2) < GAP_SAMPLE * 0.05  # not just the start or end
+    assert stats.gap_count == GAP_SAMPLE * 10 and stats.mean_gap == pytest.approx(0.505)
 
 
 def test_drop_too_close_option():

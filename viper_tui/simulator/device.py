@@ -68,19 +68,61 @@ class Transmission:
     delay: float
 
 
+GAP_SAMPLE = 4096
+"""Inter-command gaps kept for medians and percentiles: every gap of a short run, a uniform sample of a long one."""
+
+
 @dataclass(slots=True)
 class GaugeStats:
-    """What arrived, on the device's clock: the 50 ms rule is the host's duty, so it is measured here."""
+    """What arrived, on the device's clock: the 50 ms rule is the host's duty, so it is measured here.
+
+    Memory stays bounded however long the gauge runs (a `viper --simulate` demo, a soak test): the
+    counts and extremes cover every gap, `gaps` holds at most GAP_SAMPLE of them.
+    """
 
     commands: int = 0  # complete command frames seen on the bus (any address)
     too_close: int = 0  # commands less than `min_spacing` after the previous one
-    gaps: list[float] = field(default_factory=list)  # seconds between consecutive commands
+    gaps: list[float] = field(default_factory=list)
+    """Seconds between consecutive commands: all of them, in order, up to GAP_SAMPLE; after that a
+    uniform sample of the whole run (reservoir sampling), no longer in order."""
+    gap_count: int = 0  # gaps seen (commands - 1 once any arrived)
+    shortest_gap: float | None = None
+    longest_gap: float | None = None
+    gap_total: float = 0.0  # seconds, for the mean
     replies: int = 0  # replies sent whole
     dropped: int = 0  # replies swallowed by the flaky fault
     truncated: int = 0  # replies cut short by the flaky fault
     last_arrival: float | None = None
     bad_frames: int = 0  # binary frames dropped for a bad CRC or an unknown command code
     wrong_baud: int = 0  # bytes that arrived at another line speed than the unit's (pty only)
+    _sampler: random.Random = field(default_factory=lambda: random.Random("gaps"), repr=False, compare=False)
+
+    def add_gap(self, gap: float) -> None:
+        """Count one inter-command gap in bounded memory."""
+        self.gap_count += 1
+        self.gap_total += gap
+        if self.shortest_gap is None or gap < self.shortest_gap:
+            self.shortest_gap = gap
+        if self.longest_gap is None or gap > self.longest_gap:
+            self.longest_gap = gap
+        if len(self.gaps) < GAP_SAMPLE:
+            self.gaps.append(gap)
+        else:  # algorithm R: the n-th gap replaces a kept one with probability GAP_SAMPLE / n
+            slot = self._sampler.randrange(self.gap_count)
+            if slot < GAP_SAMPLE:
+                self.gaps[slot] = gap
+
+    @property
+    def mean_gap(self) -> float | None:
+        return self.gap_total / self.gap_count if self.gap_count else None
+
+    @property
+    def median_gap(self) -> float | None:
+        """Exact up to GAP_SAMPLE gaps, then the median of the sample (within about 1% in rank)."""
+        if not self.gaps:
+            return None
+        ordered = sorted(self.gaps)
+        return ordered[len(ordered) // 2]
 
 
 @dataclass(slots=True)
@@ -287,7 +329,7 @@ class SimulatedGauge:
         too_close = False
         if stats.last_arrival is not None:
             gap = now - stats.last_arrival
-            stats.gaps.append(gap)
+            stats.add_gap(gap)
             if gap < self.options.min_spacing:
                 stats.too_close += 1
                 too_close = True
