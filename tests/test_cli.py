@@ -211,3 +211,54 @@ def test_sigterm_closes_the_file_and_prints_a_summary(tmp_path):
     with h5py.File(h5, "r") as f:
         kinds = [k.decode() for k in f["events"]["kind"]]
     assert kinds[0] == "start" and kinds[-1] == "stop"
+
+
+def _one_line_exit_2(result: subprocess.CompletedProcess, expected: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == f"viper: {expected}\n"
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling symlink"])
+def test_an_unusable_h5file_is_a_config_error_naming_the_key(tmp_path, kind):
+    target = tmp_path / "data.h5"
+    if kind == "folder":
+        target.mkdir()
+        problem = f"{target} is a folder, not a file"
+    else:
+        target.symlink_to(tmp_path / "unmounted/data.h5")
+        problem = f"{target} is a symlink to {tmp_path}/unmounted/data.h5, which does not exist"
+    rec = tmp_path / "r.conf"
+    rec.write_text(f"[Logging]\nh5file = {target}\ninterval = 0.2\nduration = 1\n")
+    _one_line_exit_2(viper("--simulate", "--headless", str(rec)), f"{rec}: [Logging] h5file: {problem}")
+    _one_line_exit_2(viper("--simulate", "--headless", "--h5", str(target)), f"command line: --h5: {problem}")
+    assert not (tmp_path / "unmounted").exists()
+
+
+def test_interval_too_short_for_the_protocol_found_names_where_it_was_set(tmp_path):
+    """protocol = auto allows 0.05 s at load; the gauge answers in ASCII, which needs 0.15 s."""
+    gauge = tmp_path / "g.conf"
+    gauge.write_text("[Serial]\naddress = 01\n")
+    rec = tmp_path / "r.conf"
+    rec.write_text(f"[Logging]\nh5file = {tmp_path}/x.h5\ninterval = 0.1\nduration = 1\n")
+    too_short = ("0.1 s is shorter than the 0.15 s three ASCII reads need at min_delay 0.05; use 0 for as fast "
+                 "as possible (the gauge answered in ascii)")
+    _one_line_exit_2(viper("--simulate", "--headless", str(gauge), str(rec)), f"{rec}: [Logging] interval: {too_short}")
+    _one_line_exit_2(viper("--simulate", "--headless", "--interval", "0.1", "--h5", str(tmp_path / "x.h5")),
+                     f"command line: --interval: {too_short}")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_config_text_mistakes_are_one_line_errors_and_a_bom_is_fine(tmp_path):
+    rec = tmp_path / "r.conf"
+    rec.write_text(f"[Logging]\nh5file = {tmp_path}/x.h5\n\tinterval = 0.2\n\tduration = 2\n")
+    _one_line_exit_2(viper("--simulate", "--headless", str(rec)),
+                     f"{rec}: [Logging] h5file: continues on an indented line ('interval = 0.2'); an indented "
+                     "line is read as part of the value above: remove the indentation")
+    rec.write_bytes(f"[Logging]\nh5file = {tmp_path}/Messung-\xe4.h5\n".encode("cp1252"))
+    _one_line_exit_2(viper("--simulate", "--headless", str(rec)),
+                     f"{rec}: line 2: not UTF-8 text (byte 0xE4); save it as UTF-8")
+    assert list(tmp_path.iterdir()) == [rec]
+    rec.write_bytes(f"\ufeff[Logging]\r\nh5file = {tmp_path}/x.h5\r\ninterval = 0.2\r\nduration = 2\r\n".encode())
+    result = viper("--simulate", "--headless", str(rec))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith(f"2 of 2 samples recorded to {tmp_path}/x.h5")

@@ -1,6 +1,7 @@
 """Config files: the earlier tool's examples verbatim, and one clear line for every mistake."""
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,62 @@ def test_channel_names_are_optional(tmp_path):
     assert load_serial(write(tmp_path, "g.conf", "[Serial]\n")).names == ("", "", "")
     with pytest.raises(ConfigError, match=r"\[Channels\] cg2: 'x{30}'"):
         load_serial(write(tmp_path, "g.conf", "[Serial]\n[Channels]\nCG2 = " + "x" * 30 + "\n"))
+
+
+def test_an_indented_key_is_an_error_not_part_of_the_value_above(tmp_path):
+    """configparser reads a more-indented line as a continuation: h5file would swallow the keys."""
+    path = tmp_path / "r.conf"
+    path.write_text("[Logging]\nh5file = x.h5\n\tinterval = 5\n\tduration = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_logging(path)
+    assert str(info.value) == (f"{path}: [Logging] h5file: continues on an indented line ('interval = 5'); an "
+                               "indented line is read as part of the value above: remove the indentation")
+    for text, key in [("[Serial]\nport = /dev/ttyUSB0\n\n    # fine\n  address = 02\n", "port"),
+                      ("[Serial]\n[Channels]\nIG = Chamber\n    CG1 = Foreline\n", "[Channels] ig"),
+                      ("[Serial]\nunknown = 1\n  timeout = 9\n", "unknown")]:
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=rf"{re.escape(key)}: continues on an indented line"):
+            load_serial(path)
+    path.write_text("[Serial]\n  port = /dev/ttyUSB1\n  address = 02\n")  # indented alike: plain keys
+    assert (load_serial(path).port, load_serial(path).address) == ("/dev/ttyUSB1", 2)
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "g.conf"
+    path.write_bytes("\ufeff[Serial]\nport = /dev/ttyUSB3\r\n[Channels]\nIG = Kammer Ä\n".encode())
+    serial = load_serial(path)
+    assert serial.port == "/dev/ttyUSB3" and serial.names[0] == "Kammer Ä"
+    assert serial.text.startswith("[Serial]")  # stored with the run without the mark
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[Serial]\n# Kammer für Öl\nport = x\n".encode("latin-1"), ": line 2: not UTF-8 text (byte 0xFC); save it as UTF-8"),
+        ("[Serial]\nport = x\n".encode("utf-16"), ": is UTF-16 text; save it as UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path, data, message):
+    path = tmp_path / "g.conf"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as info:
+        load_serial(path)
+    assert str(info.value) == f"{path}{message}"
+
+
+def test_h5file_problems(tmp_path):
+    from viper_tui.config import h5file_problem
+
+    (tmp_path / "folder.h5").mkdir()
+    (tmp_path / "file").write_text("")
+    (tmp_path / "dangling.h5").symlink_to(tmp_path / "unmounted/data.h5")
+    (tmp_path / "gone").symlink_to(tmp_path / "unmounted")
+    assert h5file_problem(tmp_path / "folder.h5") == f"{tmp_path}/folder.h5 is a folder, not a file"
+    assert h5file_problem(tmp_path / "dangling.h5") == (
+        f"{tmp_path}/dangling.h5 is a symlink to {tmp_path}/unmounted/data.h5, which does not exist")
+    assert h5file_problem(tmp_path / "gone/deeper/x.h5") == (
+        f"folder {tmp_path}/gone is a symlink to {tmp_path}/unmounted, which does not exist")
+    assert h5file_problem(tmp_path / "file/x.h5") == f"{tmp_path}/file is not a folder"
+    assert h5file_problem(Path("/dev/null")) == "/dev/null is not a regular file"
+    assert h5file_problem(tmp_path / "new/folders/x.h5") is None  # made when the store opens
+    assert h5file_problem(tmp_path / "file") is None and h5file_problem(Path("x.h5")) is None

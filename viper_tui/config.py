@@ -83,6 +83,11 @@ class _Section:
 
     def __init__(self, source: str, name: str, section: configparser.SectionProxy | None) -> None:
         self.source, self.name, self.section = source, name, section
+        for key, value in (section or {}).items():
+            if "\n" in value:  # configparser joins a more-indented line to the value above
+                following = next((line for line in value.splitlines()[1:] if line.strip()), "")
+                raise self.error(key, f"continues on an indented line ({following.strip()!r}); an indented "
+                                 "line is read as part of the value above: remove the indentation")
 
     def error(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.source}: [{self.name}] {key}: {problem}")
@@ -106,11 +111,12 @@ _REQUIRED: object = object()
 def _read(path: str | os.PathLike[str], section: str) -> tuple[str, str, _Section, configparser.ConfigParser]:
     source = os.fspath(path)
     try:
-        text = Path(source).read_text(encoding="utf-8")
+        data = Path(source).read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{source}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    text = _decode(source, data)
     parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"), interpolation=None)
     try:
         parser.read_string(text, source=source)
@@ -120,6 +126,18 @@ def _read(path: str | os.PathLike[str], section: str) -> tuple[str, str, _Sectio
     if not parser.has_section(section):
         raise ConfigError(f"{source}: [{section}]: section missing")
     return source, text, _Section(source, section, parser[section]), parser
+
+
+def _decode(source: str, data: bytes) -> str:
+    """UTF-8 text, with or without the byte-order mark Windows editors write."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{source}: is UTF-16 text; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02X}); "
+                          "save it as UTF-8") from None
 
 
 # ---- converters: each raises ValueError with a short reason -----------------------------------
@@ -231,6 +249,28 @@ def expand_path(raw: str) -> Path:
     if not expanded:
         raise ValueError("empty")
     return Path(os.path.expanduser(expanded))
+
+
+def h5file_problem(path: Path) -> str | None:
+    """Why recording cannot start at `path`, or None (missing folders are made when it opens).
+
+    A dangling symlink is refused rather than followed: it usually means an unmounted disk, and
+    following it would make a new file under the empty mount point.
+    """
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"{path} is a symlink to {os.readlink(path)}, which does not exist"
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    if path.exists():
+        return None if path.is_file() else f"{path} is not a regular file"
+    folder = path.parent
+    while not os.path.lexists(folder):
+        folder = folder.parent
+    if os.path.islink(folder) and not os.path.exists(folder):
+        return f"folder {folder} is a symlink to {os.readlink(folder)}, which does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    return None
 
 
 # ---- the two files ---------------------------------------------------------------------------
