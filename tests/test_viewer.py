@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import re
 import signal
 import subprocess
 import threading
@@ -148,43 +151,176 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_web_viewer_serves_a_read_only_viewer_per_tab_on_localhost(tmp_path):
-    """`viper view --web`: the page on 127.0.0.1; a browser tab (a websocket) gets its own viewer."""
+def viewer_processes(pid: int) -> list[int]:
+    """Every process below `pid` (textual-serve's viewers), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    children = [int(c) for c in f.read().split()]
+            except FileNotFoundError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
+@contextlib.asynccontextmanager
+async def web_viewer(path, *args: str):
+    """`viper view PATH --web` in its own process: yields (port, the printed URL, the process)."""
     import aiohttp
 
-    path = recorded_file(tmp_path / "web.h5", rows=300)
-    before = sha256(path)
     port = free_port()
-    server = subprocess.Popen([*viper_command(), "view", str(path), "--web", "--port", str(port)],
+    server = subprocess.Popen([*viper_command(), "view", str(path), "--web", "--port", str(port), *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert "http://127.0.0.1:" in server.stdout.readline()
-        async with aiohttp.ClientSession() as session:
+        line = server.stdout.readline()
+        match = re.fullmatch(rf"viper view: serving .* on (http://127\.0\.0\.1:{port}/\?token=([\w-]{{40,}})) .*\n", line)
+        assert match, line
+        async with aiohttp.ClientSession() as probe:
             deadline = time.monotonic() + 20
             while True:
                 try:
-                    async with session.get(f"http://127.0.0.1:{port}/") as page:
-                        assert page.status == 200 and "VIPER web.h5" in await page.text()
+                    async with probe.get(f"http://127.0.0.1:{port}/static/js/textual.js") as response:
+                        assert response.status == 200
                         break
                 except aiohttp.ClientConnectionError:
                     assert time.monotonic() < deadline, "the web server did not start"
                     await asyncio.sleep(0.2)
-            screen = ""
-            async with session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30") as tab:
-                deadline = time.monotonic() + 30
-                while "VIEWING" not in screen or "ENDED" not in screen:
-                    assert time.monotonic() < deadline, f"no viewer drawn: {screen[-500:]!r}"
-                    message = await tab.receive(timeout=30)
-                    if message.type == aiohttp.WSMsgType.BINARY:
-                        screen += message.data.decode("utf-8", "replace")
-                    elif message.type == aiohttp.WSMsgType.TEXT:
-                        screen += message.data
-                    else:
-                        raise AssertionError(f"websocket ended: {message!r}")
+        yield port, match.group(1), server
     finally:
         server.send_signal(signal.SIGINT)
         try:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+async def drawn(tab) -> str:
+    """Read a tab's websocket until the viewer has drawn the finished file."""
+    import aiohttp
+
+    screen = ""
+    deadline = time.monotonic() + 30
+    while "VIEWING" not in screen or "ENDED" not in screen:
+        assert time.monotonic() < deadline, f"no viewer drawn: {screen[-500:]!r}"
+        message = await tab.receive(timeout=30)
+        if message.type == aiohttp.WSMsgType.BINARY:
+            screen += message.data.decode("utf-8", "replace")
+        elif message.type == aiohttp.WSMsgType.TEXT:
+            screen += message.data
+        else:
+            raise AssertionError(f"websocket ended: {message!r}")
+    return screen
+
+
+def browser_session():
+    """A client that keeps cookies from 127.0.0.1 as a browser does (aiohttp's default jar drops them)."""
+    import aiohttp
+
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def test_web_viewer_serves_a_read_only_viewer_per_tab_on_localhost(tmp_path):
+    """`viper view --web`: the page at the printed URL; its websocket (a tab) gets its own viewer."""
+    path = recorded_file(tmp_path / "web.h5", rows=300)
+    before = sha256(path)
+    async with web_viewer(path) as (port, url, _), browser_session() as session:
+        async with session.get(url) as page:
+            assert page.status == 200 and "VIPER web.h5" in await page.text()
+            assert page.headers["Referrer-Policy"] == "no-referrer"
+        async with session.get(f"http://127.0.0.1:{port}/") as reload:  # the cookie stands in for the token
+            assert reload.status == 200
+        # The page's script opens /ws without our query: the cookie carries the token, as in a browser.
+        async with session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30",
+                                      origin=f"http://127.0.0.1:{port}") as tab:
+            await drawn(tab)
     assert sha256(path) == before
+
+
+async def test_web_viewer_refuses_other_pages_hosts_and_missing_tokens(tmp_path):
+    """Any page in the browser can reach 127.0.0.1: without the token, from another Origin or
+    under another Host name (DNS rebinding) nothing is shown and no viewer is started."""
+    import aiohttp
+
+    path = recorded_file(tmp_path / "web.h5", rows=50)
+    async with web_viewer(path) as (port, url, server), aiohttp.ClientSession() as session:
+        token = url.split("token=")[1]
+        here = f"http://127.0.0.1:{port}"
+        for page, headers in [(f"{here}/", {}), (f"{here}/?token=wrong", {}), (f"{here}/?token=%C3%A9t%C3%A9", {}),
+                              (f"{here}/?token={token[:-1]}", {}), (url, {"Host": f"attacker.example:{port}"}),
+                              (url, {"Origin": "http://attacker.example"}), (f"{here}/download/x", {})]:
+            async with session.get(page, headers=headers) as response:
+                assert response.status == 403, (page, headers)
+                assert (await response.text()).startswith("viper view: ")
+        ws = f"{here}/ws?width=80&height=24"
+        for address, origin in [(ws, here), (f"{ws}&token={token}", "http://attacker.example"),
+                                (f"{ws}&token={token}", "null"), (f"{ws}&token={token}", f"http://127.0.0.1:{port + 1}")]:
+            try:
+                async with session.ws_connect(address, origin=origin):
+                    raise AssertionError(f"websocket accepted: {address} from {origin}")
+            except aiohttp.WSServerHandshakeError as refused:
+                assert refused.status == 403
+        async with session.get(f"{here}/static/js/textual.js") as script:  # public files need no token
+            assert script.status == 200
+        assert viewer_processes(server.pid) == []
+        async with session.ws_connect(f"{ws}&token={token}", origin=here) as tab:  # the token, from its own page
+            await drawn(tab)
+
+
+async def test_web_viewer_runs_at_most_max_sessions_viewers(tmp_path):
+    import aiohttp
+
+    path = recorded_file(tmp_path / "web.h5", rows=50)
+    async with web_viewer(path, "--max-sessions", "2") as (port, url, server), browser_session() as session:
+        async with session.get(url) as page:
+            assert page.status == 200
+        ws = f"http://127.0.0.1:{port}/ws?width=80&height=24"
+        first = await session.ws_connect(ws)
+        second = await session.ws_connect(ws)
+        await drawn(first)
+        await drawn(second)
+        for _ in range(3):  # more tabs are refused, not started
+            try:
+                await session.ws_connect(ws)
+                raise AssertionError("a third session was started")
+            except aiohttp.WSServerHandshakeError as refused:
+                assert refused.status == 503
+        async with session.get(url) as full:
+            assert full.status == 503 and "all 2 viewer sessions are in use" in await full.text()
+        assert len(viewer_processes(server.pid)) == 2  # one process a tab (no shell in between)
+        await first.close()
+        deadline = time.monotonic() + 15
+        while True:  # the session ends once its viewer has quit (and is reaped): the page is served again
+            async with session.get(url) as page:
+                if page.status == 200 and len(viewer_processes(server.pid)) == 1:
+                    break
+                assert page.status in (200, 503) and time.monotonic() < deadline, "the closed tab's viewer lives on"
+            await asyncio.sleep(0.1)
+        async with session.ws_connect(ws) as third:
+            await drawn(third)
+        await second.close()
+
+
+def test_web_viewer_bad_arguments_and_a_busy_port(tmp_path):
+    import socket
+
+    path = recorded_file(tmp_path / "web.h5", rows=5)
+    for args in (["--max-sessions", "0"], ["--max-sessions", "many"], ["--port", "70000"]):
+        result = subprocess.run([*viper_command(), "view", str(path), "--web", *args],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "viper view: error: argument" in result.stderr, args
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([*viper_command(), "view", str(path), "--web", "--port", str(port)],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"viper view: cannot serve on 127.0.0.1:{port}: ") and result.stderr.count("\n") == 1

@@ -30,26 +30,55 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-follow", action="store_true",
                         help="read the file once; do not watch for new samples")
     parser.add_argument("--web", action="store_true",
-                        help="serve the viewer to a browser on this machine only (127.0.0.1); each "
-                        "browser tab runs its own read-only viewer (needs the `web` extra)")
-    parser.add_argument("--port", type=int, default=8000, help="port for --web (default: 8000)")
+                        help="serve the viewer to a browser on this machine only (127.0.0.1), at the URL "
+                        "with a secret token it prints; each browser tab runs its own read-only viewer "
+                        "(needs the `web` extra)")
+    parser.add_argument("--port", type=_port, default=8000, help="port for --web (default: 8000)")
+    parser.add_argument("--max-sessions", type=_positive, default=4, metavar="N",
+                        help="--web: at most N browser tabs (viewer processes) at once (default: 4)")
     return parser
 
 
-def serve_web(path: Path, port: int) -> int:
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} outside 1-65535")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1")
+    return value
+
+
+def serve_web(path: Path, port: int, max_sessions: int) -> int:
     """Serve `viper view FILE` through textual-serve, bound to the loopback address only.
 
     textual-serve starts one process per browser tab with the command below: a viewer, which
-    opens no serial port and never writes the file, so a tab can never start a recorder.
+    opens no serial port and never writes the file, so a tab can never start a recorder. The
+    server wants the token it prints and runs at most `max_sessions` viewers (webview.py).
     """
     try:
-        from textual_serve.server import Server
+        from .webview import GuardedServer
     except ImportError:
         print("viper view: --web needs textual-serve: pip install 'viper-tui[web]'", file=sys.stderr, flush=True)
         return EXIT_USAGE
     command = shlex.join([sys.executable, "-m", "viper_tui", "view", str(path.resolve())])
-    print(f"viper view: serving {path} on http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
-    Server(command, host="127.0.0.1", port=port, title=f"VIPER {path.name}").serve()
+    server = GuardedServer(command, port=port, title=f"VIPER {path.name}", max_sessions=max_sessions)
+    print(f"viper view: serving {path} on {server.url} (at most {max_sessions} tabs; Ctrl-C stops)", flush=True)
+    try:
+        server.serve()
+    except OSError as exc:
+        print(f"viper view: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -62,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"viper view: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     if args.web:
-        return serve_web(follower.path, args.port)
+        return serve_web(follower.path, args.port, args.max_sessions)
     if not sys.stdout.isatty() and "TEXTUAL_DRIVER" not in os.environ:  # textual-serve sets it
         print(f"viper view: {args.file}: needs a terminal (use `viper info` or `viper export` "
               "in scripts)", file=sys.stderr, flush=True)
