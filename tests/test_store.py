@@ -292,7 +292,7 @@ def _make_refused(kind: str, path) -> None:
         raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["text", "other-datasets", "empty-hdf5", "extra-dataset",
+@pytest.mark.parametrize("kind", ["text", "other-datasets", "empty-hdf5",
                                   "wrong-dtype", "wrong-shape", "fixed-size", "group",
                                   "newer-layout", "truncated-hdf5"])
 def test_refused_file_is_left_byte_identical(tmp_path, kind):
@@ -460,3 +460,26 @@ def test_open_error_is_a_store_error(tmp_path):
         Store.open(directory, run_info())
     one_line_naming(err.value, directory)
     assert os.listdir(directory) == []
+
+
+@pytest.mark.parametrize("start", ["earlier-tool", "viper"])
+def test_objects_a_user_added_are_kept_untouched(tmp_path, start):
+    """A fit in /analysis or a note at the root is the user's: VIPER appends around it."""
+    path = tmp_path / "annotated.h5"
+    if start == "earlier-tool":
+        shutil.copyfile(FIXTURE, path)
+    else:
+        with Store.open(path, run_info(), fsync=False) as store:
+            store.append(make_sample(1, 0))
+    with h5py.File(path, "a") as f:
+        f["notes"] = np.arange(3)
+        fit = f.create_group("analysis").create_dataset("fit", data=[1.5, -2.0])
+        fit.attrs["model"] = "exponential"
+    with Store.open(path, run_info(), fsync=False) as store:
+        store.append(make_sample(store.run_number, 0))
+        run = store.run_number
+    with h5py.File(path, "r") as f:
+        assert list(f["notes"][()]) == [0, 1, 2]
+        assert list(f["analysis/fit"][()]) == [1.5, -2.0]
+        assert f["analysis/fit"].attrs["model"] == "exponential"
+        assert int(f["Run"][-1]) == run

@@ -68,6 +68,7 @@ view is a snapshot as of opening; reopen to see new rows).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import itertools
@@ -75,7 +76,9 @@ import math
 import os
 import pathlib
 import re
+import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -86,6 +89,7 @@ from h5py import h5f, h5s
 
 from . import __version__
 from .events import Event, EventKind
+from .ordered_file import OrderedFile, UnsupportedFormat, superblock_eoa
 from .readings import CHANNELS, Sample, Status, status_code_table
 
 __all__ = [
@@ -244,9 +248,16 @@ def _check_missing(value: float) -> float:
     return value
 
 
+def _storable(text: str) -> str:
+    """`text` as valid UTF-8 can hold it: lone surrogates (undecodable bytes from argv or a
+    file name) become visible escapes such as ``\\udcff`` instead of failing the write."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _fit_utf8(text: str, size: int) -> bytes:
     """UTF-8 bytes of at most `size`, cut on a character boundary."""
-    return text.encode("utf-8")[:size].decode("utf-8", "ignore").encode("utf-8")
+    data = _storable(text).encode("utf-8")
+    return data[:size].decode("utf-8", "ignore").encode("utf-8")
 
 
 def _iso_utc(t: float) -> str:
@@ -285,7 +296,7 @@ def _locked_message(path: pathlib.Path, fd: int) -> str:
 
 def _inspect(path: pathlib.Path) -> _Inspection:
     """Validate an existing file read-only; raise FileLayoutError if we must not append to it."""
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.exists() or path.stat().st_size == 0 or _all_zero(path):
         return _Inspection(True, {}, set(), None, 0, {})
     if not h5py.is_hdf5(path):
         raise FileLayoutError(f"{path}: is not an HDF5 file; refusing to write to it")
@@ -297,8 +308,24 @@ def _inspect(path: pathlib.Path) -> _Inspection:
             "refusing to write to it") from None
     try:
         return _inspect_open(path, f)
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as exc:
+        raise FileLayoutError(
+            f"{path}: is an HDF5 file whose VIPER data cannot be read ({_one_line(_reason(exc))}); "
+            "refusing to write to it") from None
     finally:
         f.close()
+
+
+def _all_zero(path: pathlib.Path, limit: int = 16 << 20) -> bool:
+    """A file of nothing but zero bytes: space an older VIPER reserved before a crash kept it
+    from writing the first image. It holds no data, so it counts as new."""
+    if path.stat().st_size > limit:
+        return False
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            if block.count(0) != len(block):
+                return False
+    return True
 
 
 def _bad(path: pathlib.Path, what: str) -> FileLayoutError:
@@ -306,10 +333,8 @@ def _bad(path: pathlib.Path, what: str) -> FileLayoutError:
 
 
 def _inspect_open(path: pathlib.Path, f: h5py.File) -> _Inspection:
-    members = set(f.keys())
-    unknown = sorted(members - _KNOWN_MEMBERS)
-    if unknown:
-        raise _bad(path, "it holds other objects (" + ", ".join(unknown) + ")")
+    # Objects a user added (an /analysis group, a fit) are kept as they are, never touched.
+    members = set(f.keys()) & _KNOWN_MEMBERS
     missing = [n for n in _LEGACY_NAMES if n not in members]
     if missing:
         raise _bad(path, "dataset(s) " + ", ".join(missing) + " missing")
@@ -447,6 +472,53 @@ def _add_missing(f: h5py.File, run: RunInfo, version: str, rows: int, existing: 
         f.attrs["viper_layout"] = np.int32(LAYOUT_VERSION)
 
 
+def _needs_upgrade(found: _Inspection) -> bool:
+    """An earlier-tool file (or one a crash left mid-upgrade by an older VIPER)."""
+    return (set(found.lengths) | found.tables) != _KNOWN_MEMBERS or found.layout_attr is None
+
+
+def _pad_short(f: h5py.File, lengths: dict[str, int], missing: float, crashed_run: int) -> None:
+    """Pad row datasets a crash left shorter than the longest, never touching existing rows."""
+    target = max(lengths.values())
+    for name, k in lengths.items():
+        if k == target:
+            continue
+        col = _COLUMNS[_COLUMN_NAMES.index(name)]
+        if name == "Run":
+            value: float | int = crashed_run
+        elif col.pad is None:
+            value = missing
+        else:
+            value = col.pad
+        ds = f[name]
+        ds.resize((target,) + col.tail)
+        ds[k:target] = np.full((target - k,) + col.tail, value, dtype=col.dtype)
+
+
+def _verify_copy(original: pathlib.Path, copy: pathlib.Path, found: _Inspection) -> None:
+    """Raise OSError unless every row dataset of `original` reads back identical in `copy`."""
+    with h5py.File(original, "r", locking=False) as old, h5py.File(copy, "r", locking=False) as new:
+        for name, rows in found.lengths.items():
+            a, b = old[name], new[name]
+            if b.shape[0] < rows or b.dtype != a.dtype:
+                raise OSError(errno.EIO, f"the upgraded copy's {name} differs from the original")
+            for start in range(0, rows, _WRITE_BLOCK):
+                stop = min(rows, start + _WRITE_BLOCK)
+                if not np.array_equal(a[start:stop], b[start:stop], equal_nan=a.dtype.kind == "f"):
+                    raise OSError(errno.EIO, f"the upgraded copy's {name} differs from the original")
+        for name in set(found.tables) | {n for n in old if n not in _KNOWN_MEMBERS}:
+            if name not in new:
+                raise OSError(errno.EIO, f"the upgraded copy lacks /{name}")
+
+
+def _fsync_dir(folder: pathlib.Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 # --- the store ----------------------------------------------------------------------------------
 
 
@@ -477,7 +549,7 @@ class Store:
         self._mutex = threading.Lock()
         self._file: h5py.File | None = None
         self._fid: Any = None
-        self._vfd = -1
+        self._ofile: OrderedFile | None = None
         self._lock_fd = -1
         self._columns: list[tuple[Any, ...]] = []
         self._bufs: dict[str, np.ndarray] = {}
@@ -534,70 +606,114 @@ class Store:
 
     def _open_locked(self, found: _Inspection) -> None:
         if found.new:
-            self._write_new_file()
+            self._replace_with(self._write_new_file)
             found = _Inspection(False, {n: 0 for n in _COLUMN_NAMES}, set(_TABLES),
                                 LAYOUT_VERSION, 0, {})
-        self._file = h5py.File(self.path, "a", locking=False, rdcc_nbytes=_CHUNK_CACHE_BYTES,
-                               rdcc_nslots=_CHUNK_CACHE_SLOTS)
-        self._fid = self._file.id
-        self._vfd = self._fid.get_vfd_handle()
-        self._file.flush()  # lets HDF5 drop a reservation a crash left; we reserve anew below
-        need = _HEADROOM + self._runs_text_bytes()
-        if any(name not in found.lengths for name in _COLUMN_NAMES):  # Time, Run, Status to add
-            need += 16 * (max(found.lengths.values()) + 3 * CHUNK_ROWS)
-        self._ensure_headroom(need)
-        self._upgrade_and_recover(found)
+        before = found
+        if _needs_upgrade(found):
+            self._replace_with(lambda tmp: self._upgrade_copy(tmp, found))
+            found = _inspect(self.path)
+        self._open_hdf5()
+        self._ensure_headroom(_HEADROOM + self._runs_text_bytes())
+        self._upgrade_and_recover(found, before)
         self._setup_columns()
         self._add_run_row()
+
+    def _open_hdf5(self) -> None:
+        """Open the locked file through an OrderedFile (ordered_file.py: safe at every write)."""
+        try:
+            self._ofile = OrderedFile(self._lock_fd)
+        except UnsupportedFormat as exc:
+            raise FileLayoutError(
+                f"{self.path}: is stored in a newer HDF5 format ({exc}); VIPER appends only to "
+                "files in HDF5's default format (convert a copy with h5repack)") from None
+        self._file = h5py.File(self._ofile, "r+", rdcc_nbytes=_CHUNK_CACHE_BYTES,
+                               rdcc_nslots=_CHUNK_CACHE_SLOTS)
+        self._fid = self._file.id
 
     def _runs_text_bytes(self) -> int:
         r = self.run
         return 4 * (len(r.gauge_config) + len(r.recording_config) + len(r.host) + 256)
 
-    def _write_new_file(self) -> None:
-        """Write the empty layout in one piece; on failure leave the file empty (= new)."""
-        image = _new_file_image(self.run, self.run.version or __version__)
-        try:
-            self._reserve(len(image) + _HEADROOM, used=0)
-            if os.pwrite(self._lock_fd, image, 0) != len(image):
-                raise OSError(errno.EIO, os.strerror(errno.EIO))
-        except OSError as exc:
-            try:
-                os.ftruncate(self._lock_fd, 0)
-            except OSError:
-                pass
-            raise _ReserveError(exc.errno, exc.strerror) from None
-        if not self.fsync:
-            return
-        os.fsync(self._lock_fd)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    # -- whole-file changes: built on a copy, verified, renamed into place --
 
-    def _upgrade_and_recover(self, found: _Inspection) -> None:
-        """Pad rows a crash left partial, then add what an earlier-tool file lacks."""
+    def _replace_with(self, build: Callable[[pathlib.Path], None]) -> None:
+        """Build the file's next state at a temporary path beside it, then rename it into place.
+
+        A kill, ENOSPC or EIO at any point leaves the original as it was (the temporary file is
+        removed, or replaced by the next run). The rename is atomic; we lock the new file before
+        it takes the name, so no other recorder can open it in between, and keep that lock.
+        """
+        tmp = self.path.with_name(f".{self.path.name}.viper-tmp")
+        fd = -1
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()  # left by a run killed while building it
+            build(tmp)
+            fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if self.fsync:
+                os.fsync(fd)
+            os.rename(tmp, self.path)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        old, self._lock_fd = self._lock_fd, fd
+        os.close(old)
+        if self.fsync:
+            _fsync_dir(self.path.parent)
+
+    def _write_new_file(self, tmp: pathlib.Path) -> None:
+        """The empty layout, built in memory and written in one piece."""
+        image = _new_file_image(self.run, self.run.version or __version__)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(image)
+            while view:
+                view = view[os.write(fd, view):]
+            self._allocate_fd(fd, len(image), _HEADROOM + _RESERVE_STEP)
+        except OSError as exc:
+            raise _ReserveError(exc.errno, exc.strerror) from None
+        finally:
+            os.close(fd)
+
+    def _upgrade_copy(self, tmp: pathlib.Path, found: _Inspection) -> None:
+        """An earlier-tool file with VIPER's datasets added, on a copy; checked before use.
+
+        The earlier tool's rows are compared value by value with the original's before the copy
+        may replace it.
+        """
+        try:
+            shutil.copyfile(self.path, tmp)
+            rows = max(found.lengths.values())
+            with h5py.File(tmp, "r+", locking=False) as f:
+                _pad_short(f, found.lengths, self.missing_value, found.last_run)
+                _add_missing(f, self.run, self.run.version or __version__, rows,
+                             set(found.lengths) | found.tables)
+            fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                self._allocate_fd(fd, os.fstat(fd).st_size, _HEADROOM + _RESERVE_STEP)
+            finally:
+                os.close(fd)
+            _verify_copy(self.path, tmp, found)
+        except OSError as exc:
+            raise _ReserveError(exc.errno, exc.strerror) from None
+
+    def _upgrade_and_recover(self, found: _Inspection, before: _Inspection) -> None:
+        """Complete rows a crash left partial (in place, through the ordered writes).
+
+        `before` is the file as found, before an upgrade (which pads on its copy) if any.
+        """
         f = self._file
         assert f is not None
         lengths = found.lengths
         target = max(lengths.values())
-        shortest = min(lengths.values())
-        # A crashed VIPER run's rows carry its number; rows of the earlier tool carry 0.
+        shortest = min(min(lengths.values()), min(before.lengths.values()))
         crashed_run = found.last_run if "Run" in lengths else 0
-        for name, k in lengths.items():
-            if k == target:
-                continue
-            col = _COLUMNS[_COLUMN_NAMES.index(name)]
-            if name == "Run":
-                value: float | int = crashed_run
-            elif col.pad is None:
-                value = self.missing_value
-            else:
-                value = col.pad
-            ds = f[name]
-            ds.resize((target,) + col.tail)
-            ds[k:target] = np.full((target - k,) + col.tail, value, dtype=col.dtype)
+        _pad_short(f, lengths, self.missing_value, crashed_run)
         # Rows whose Run was never written (fill -1) at the end: the crash hit between HDF5
         # writing some of a row's data and the rest. Name their run, as for padded rows.
         unfinished = 0
@@ -608,11 +724,7 @@ class Store:
             if unfinished:
                 f["Run"][target - unfinished:target] = crashed_run
         if shortest < target or unfinished:
-            f.flush()
-        existing = set(lengths) | found.tables
-        if existing != _KNOWN_MEMBERS or found.layout_attr is None:
-            _add_missing(f, self.run, self.run.version or __version__, target, existing)
-            f.flush()
+            self._sync()
         self.rows = target
         self._last_run = found.last_run
         self.recovered_rows = max(target - shortest, unfinished)
@@ -653,10 +765,14 @@ class Store:
         r = self.run
         self.run_number = self._last_run + 1
         self._bufs["Run"][0] = self.run_number
+        # Every text is made storable before anything is written: a /runs row is all or nothing.
+        texts = [_storable(t) for t in (_iso_utc(r.start_time), r.port, r.address, r.protocol,
+                                        r.host, r.version, r.unit, r.gauge_config,
+                                        r.recording_config)]
+        iso, port, address, protocol, host, version, unit, gauge_config, recording_config = texts
         row = np.array([(
-            self.run_number, self.rows, r.start_time, _iso_utc(r.start_time), r.port, r.address,
-            r.protocol, r.interval, r.host, r.version, r.unit, self.missing_value, r.simulated,
-            r.gauge_config, r.recording_config,
+            self.run_number, self.rows, r.start_time, iso, port, address, protocol, r.interval,
+            host, version, unit, self.missing_value, r.simulated, gauge_config, recording_config,
         )], dtype=_RUNS_DTYPE)
         runs = f["runs"]
         n = runs.shape[0]
@@ -679,38 +795,50 @@ class Store:
             if size >= want:
                 return
             try:
-                self._allocate(size, want + _RESERVE_STEP - size)
+                self._allocate_fd(self._lock_fd, size, want + _RESERVE_STEP - size)
             except OSError:
-                self._allocate(size, want - size)  # near full: just what this write needs
+                self._allocate_fd(self._lock_fd, size, want - size)  # near full: just this write
         except OSError as exc:
             raise _ReserveError(exc.errno, exc.strerror) from None
+        if self._ofile is not None:
+            self._ofile.size = max(self._ofile.size, os.fstat(self._lock_fd).st_size)
 
-    def _allocate(self, size: int, length: int) -> None:
+    @staticmethod
+    def _allocate_fd(fd: int, size: int, length: int) -> None:
         """Allocate `length` bytes past `size`, or leave the file at `size` and raise."""
         try:
             try:
-                os.posix_fallocate(self._lock_fd, size, length)
+                os.posix_fallocate(fd, size, length)
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                     raise
-                os.pwrite(self._lock_fd, bytes(length), size)  # no fallocate on this file system
+                os.pwrite(fd, bytes(length), size)  # no fallocate on this file system
         except OSError:
             try:  # a partial reservation is ours alone: HDF5 uses nothing past `size`
-                os.ftruncate(self._lock_fd, size)
+                os.ftruncate(fd, size)
             except OSError:
                 pass
             raise
 
     def _ensure_headroom(self, need: int) -> None:
-        """Keep `need` bytes allocated past HDF5's end of allocation, so HDF5 writes can't fail."""
-        self._reserve(need, used=self._fid.get_filesize())
+        """Keep `need` bytes allocated past HDF5's end of allocation, so HDF5 writes can't fail.
+
+        The ordered writes rely on it too: the superblock's end of allocation is written before
+        the rest of a flush, and must never lie past the file's physical end.
+        """
+        assert self._ofile is not None
+        self._reserve(need, used=self._ofile.eoa)
 
     # -- writing --
 
     def _sync(self) -> None:
+        """Flush HDF5 into the ordered file, write its held writes in order, fsync."""
         h5f.flush(self._fid)
+        assert self._ofile is not None
+        self._ofile.check()
+        self._ofile.commit()
         if self.fsync:
-            os.fsync(self._vfd)
+            os.fsync(self._lock_fd)
 
     def _fail(self, exc: BaseException) -> StoreWriteError:
         """Close as best we can and build the error; rows flushed before stay readable."""
@@ -786,11 +914,8 @@ class Store:
     def file_size(self) -> int:
         """Bytes of HDF5 data in the file (while recording, up to ~0.25 MiB more is reserved)."""
         with self._mutex:
-            if self._file is not None:
-                try:
-                    return int(self._fid.get_filesize())
-                except (OSError, RuntimeError):
-                    pass
+            if self._ofile is not None:
+                return self._ofile.eoa
             try:
                 return self.path.stat().st_size
             except OSError:
@@ -813,57 +938,56 @@ class Store:
 
         After HDF5 itself failed a write, its caches hold changes it could only half write, and
         every later flush (including the one in close, or at interpreter exit) would write more
-        of them: on a full disk that can leave a superblock pointing past the end of the file.
-        So we first point HDF5's file descriptor at /dev/null: the file keeps its state as of
-        the failure (readable, every acked row in it) and HDF5 can close without errors.
+        of them. So the ordered file is detached first: it drops what it holds and ignores every
+        later write, and the file keeps its last committed state (readable, every acked row in
+        it) while HDF5 closes.
         """
         f, self._file = self._file, None
         fid, self._fid = self._fid, None
-        handles = (f, fid, self._columns, self._events)
+        ofile = self._ofile
+        handles = (f, fid, self._columns, self._events, ofile)
         self._columns, self._bufs, self._events = [], {}, None
-        if f is None:
+        if f is None or ofile is None:
+            self._ofile = None
             self._release_lock()
             return
         if not hdf5_failed:
             try:
                 h5f.flush(fid)
+                ofile.check()
+                ofile.commit()
                 if self.fsync:
-                    os.fsync(self._vfd)
+                    os.fsync(self._lock_fd)
             except (OSError, RuntimeError):
                 hdf5_failed = True
         if hdf5_failed:
-            self._detach_hdf5()
+            ofile.detach()
         try:
             f.close()
         except (OSError, RuntimeError):
             # Freeing these handles now can crash the process, and they may still write: keep
             # them, and keep the lock so no other recorder starts on this file meanwhile.
+            ofile.detach()
             _UNCLOSABLE.append((handles, self._lock_fd))
             self._lock_fd = -1
             return
         del handles
+        self._ofile = None
         if not hdf5_failed:
             try:
+                ofile.check()
+                ofile.commit()  # what HDF5 wrote while closing (the superblock's flags)
                 self._trim()
             except (OSError, RuntimeError):
-                pass  # the reservation stays; HDF5 drops it the next time it opens the file
+                pass  # the reservation stays: harmless space past HDF5's end of allocation
         self._release_lock()
 
-    def _detach_hdf5(self) -> None:
-        try:
-            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-            try:
-                os.dup2(null, self._vfd, inheritable=False)
-            finally:
-                os.close(null)
-        except OSError:
-            pass
-
     def _trim(self) -> None:
-        """Give back the space reservation: HDF5 truncates its file to what it uses on close."""
-        size = os.fstat(self._lock_fd).st_size
-        h5py.File(self.path, "r+", locking=False).close()
-        if self.fsync and os.fstat(self._lock_fd).st_size != size:
+        """Give back the space reservation: cut the file to the superblock's end of allocation."""
+        eoa = superblock_eoa(self._lock_fd)
+        if os.fstat(self._lock_fd).st_size > eoa:
+            os.ftruncate(self._lock_fd, eoa)
+        if self.fsync:
             os.fsync(self._lock_fd)
 
     def _release_lock(self) -> None:
