@@ -483,3 +483,87 @@ def test_objects_a_user_added_are_kept_untouched(tmp_path, start):
         assert list(f["analysis/fit"][()]) == [1.5, -2.0]
         assert f["analysis/fit"].attrs["model"] == "exponential"
         assert int(f["Run"][-1]) == run
+
+
+def test_file_deleted_during_a_run_is_restored_with_every_row(tmp_path):
+    path = tmp_path / "deleted.h5"
+    with Store.open(path, run_info(), fsync=False) as store:
+        for i in range(3):
+            store.append(make_sample(1, i))
+        path.unlink()
+        store.append(make_sample(1, 3))
+        store.add_event(Event(EventKind.MARK, "after", 4, 0.0, 0.6))
+    rows = read_rows(path)
+    assert list(rows["Index"]) == [0, 1, 2, 3]
+    with h5py.File(path, "r") as f:
+        kinds = [k.decode() for k in f["events"]["kind"]]
+        texts = [t.decode() for t in f["events"]["text"]]
+    assert "recovery" in kinds and any("deleted during run 1" in t for t in texts)
+    assert texts[-1] == "after"
+
+
+def test_file_moved_away_during_a_run_stops_with_an_error(tmp_path):
+    path = tmp_path / "moved.h5"
+    elsewhere = tmp_path / "elsewhere.h5"
+    store = Store.open(path, run_info(), fsync=False)
+    store.append(make_sample(1, 0))
+    path.rename(elsewhere)
+    with pytest.raises(StoreWriteError) as err:
+        store.append(make_sample(1, 1))
+    store.close()
+    assert f"moved to {elsewhere}" in str(err.value) and "\n" not in str(err.value)
+    assert list(read_rows(elsewhere)["Index"]) == [0]
+
+
+def test_file_deleted_and_replaced_keeps_both(tmp_path):
+    path = tmp_path / "replaced.h5"
+    store = Store.open(path, run_info(), fsync=False)
+    store.append(make_sample(1, 0))
+    path.unlink()
+    path.write_bytes(b"the user's new file")
+    with pytest.raises(StoreWriteError) as err:
+        store.append(make_sample(1, 1))
+    store.close()
+    rescued = tmp_path / "replaced.rescued-run1.h5"
+    assert str(rescued) in str(err.value)
+    assert path.read_bytes() == b"the user's new file"
+    assert list(read_rows(rescued)["Index"]) == [0]
+
+
+def test_text_that_is_not_utf8_is_stored_visibly_and_never_half_a_run(tmp_path):
+    """A port name from undecodable argv bytes, a mark with a lone surrogate."""
+    path = tmp_path / "text.h5"
+    run = dataclasses.replace(run_info(), port="/dev/tty\udcff0")
+    with Store.open(path, run, fsync=False) as store:
+        store.add_event(Event(EventKind.MARK, "valve \ud800 open", 0, 0.0, 0.0))
+        store.append(make_sample(1, 0))
+    with h5py.File(path, "r") as f:
+        runs = f["runs"][()]
+        assert len(runs) == 1 and runs["run"][0] == 1
+        assert runs["port"][0].decode() == "/dev/tty\\udcff0"
+        assert f["events"]["text"][-1].decode() == "valve \\ud800 open"
+
+
+def test_corrupted_files_are_refused_in_one_line_never_a_traceback(tmp_path):
+    """Bytes flipped at random in a VIPER file: Store.open works or raises a StoreError."""
+    good = tmp_path / "good.h5"
+    with Store.open(good, run_info(), fsync=False) as store:
+        for i in range(50):
+            store.append(make_sample(1, i))
+        store.add_event(Event(EventKind.MARK, "m", 50, 0.0, 7.5))
+    data = good.read_bytes()
+    rng = np.random.default_rng(392)
+    outcomes = {"opened": 0, "refused": 0}
+    for trial in range(80):
+        bad = bytearray(data)
+        for pos in rng.integers(0, len(bad), size=int(rng.integers(1, 8))):
+            bad[pos] = int(rng.integers(0, 256))
+        path = tmp_path / f"bad{trial}.h5"
+        path.write_bytes(bytes(bad))
+        try:
+            Store.open(path, run_info(), fsync=False).close()
+            outcomes["opened"] += 1
+        except StoreError as exc:
+            assert "\n" not in str(exc) and str(path) in str(exc)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0, outcomes

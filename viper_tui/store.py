@@ -78,6 +78,7 @@ import pathlib
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -232,6 +233,8 @@ def _one_line(text: str) -> str:
 
 def _reason(exc: BaseException) -> str:
     """A short reason for a failed write: the errno text if there is one (HDF5's is long)."""
+    if isinstance(exc, _PathError):
+        return str(exc.strerror)
     code = getattr(exc, "errno", None)
     if not isinstance(code, int):
         m = re.search(r"errno = (\d+)", str(exc))
@@ -522,6 +525,19 @@ def _fsync_dir(folder: pathlib.Path) -> None:
 # --- the store ----------------------------------------------------------------------------------
 
 
+class _PathError(OSError):
+    """The file's path no longer leads to the file being written."""
+
+
+def _fd_path(fd: int) -> str:
+    """Where an open file is now (Linux), or "" if unknown or deleted."""
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""
+    return "" if where.endswith(" (deleted)") else where
+
+
 class _ReserveError(OSError):
     """Our space reservation failed: HDF5 has not been asked to write anything yet."""
 
@@ -637,14 +653,16 @@ class Store:
 
     # -- whole-file changes: built on a copy, verified, renamed into place --
 
-    def _replace_with(self, build: Callable[[pathlib.Path], None]) -> None:
+    def _replace_with(self, build: Callable[[pathlib.Path], None],
+                      target: pathlib.Path | None = None) -> None:
         """Build the file's next state at a temporary path beside it, then rename it into place.
 
         A kill, ENOSPC or EIO at any point leaves the original as it was (the temporary file is
         removed, or replaced by the next run). The rename is atomic; we lock the new file before
         it takes the name, so no other recorder can open it in between, and keep that lock.
         """
-        tmp = self.path.with_name(f".{self.path.name}.viper-tmp")
+        target = self.path if target is None else target
+        tmp = target.with_name(f".{target.name}.viper-tmp")
         fd = -1
         try:
             with contextlib.suppress(FileNotFoundError):
@@ -654,7 +672,7 @@ class Store:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if self.fsync:
                 os.fsync(fd)
-            os.rename(tmp, self.path)
+            os.rename(tmp, target)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
@@ -664,7 +682,7 @@ class Store:
         old, self._lock_fd = self._lock_fd, fd
         os.close(old)
         if self.fsync:
-            _fsync_dir(self.path.parent)
+            _fsync_dir(target.parent)
 
     def _write_new_file(self, tmp: pathlib.Path) -> None:
         """The empty layout, built in memory and written in one piece."""
@@ -860,15 +878,19 @@ class Store:
         statuses = [int(s) for s in sample.statuses()]
         with self._mutex:
             self._check_open()
+            try:
+                self._check_path()
+            except (OSError, RuntimeError) as exc:
+                raise self._fail(exc) from None
             b = self._bufs
             b["Index"][0] = sample.index
             b["Timestamp"][0] = sample.elapsed
             b["Ionisation"][0], b["CG1"][0], b["CG2"][0] = values
             b["Time"][0] = sample.time
             b["Status"][0] = statuses
-            n = self.rows
-            starts_chunk = any(n % c == 0 for c in self._chunk_rows)
             try:
+                n = self.rows
+                starts_chunk = any(n % c == 0 for c in self._chunk_rows)
                 self._ensure_headroom(_HEADROOM if starts_chunk else _ROW_HEADROOM)
                 for dsid, buf, mspace, fspace, mtype, tail, maxdims, zeros in self._columns:
                     dims = (n + 1,) + tail
@@ -888,6 +910,7 @@ class Store:
         with self._mutex:
             self._check_open()
             try:
+                self._check_path()
                 if self._events is not None and self._events.shape[0] % self._event_chunk_rows:
                     self._ensure_headroom(_EVENT_HEADROOM)
                 else:
@@ -895,6 +918,67 @@ class Store:
                 self._write_event(kind, event.text, event.index, event.time, event.elapsed)
             except (OSError, RuntimeError) as exc:
                 raise self._fail(exc) from None
+
+    # -- the file's path during a run --
+
+    def _check_path(self) -> None:
+        """Notice the file being deleted, moved or replaced during the run, before a write.
+
+        Deleted (no name left): restored at its path from the copy still open here, every row
+        kept, with a recovery event, and the run goes on. Moved away or replaced by another
+        file: the run stops with an error saying where the rows are; never a false success.
+        """
+        try:
+            at_path = os.stat(self.path)
+        except FileNotFoundError:
+            at_path = None
+        mine = os.fstat(self._lock_fd)
+        if at_path is not None and (at_path.st_ino, at_path.st_dev) == (mine.st_ino, mine.st_dev):
+            return
+        if mine.st_nlink == 0 and at_path is None:
+            self._restore_deleted(self.path)
+            return
+        if mine.st_nlink == 0:  # deleted, and another file now has its name: keep both
+            rescue = self.path.with_name(f"{self.path.stem}.rescued-run{self.run_number}.h5")
+            self._restore_deleted(rescue)
+            raise _PathError(errno.EEXIST, f"the file was deleted and another file took its "
+                             f"name during the run; its rows were saved to {rescue}")
+        where = _fd_path(self._lock_fd)
+        what = f"was moved to {where}" if where else "was moved away"
+        if at_path is not None:
+            what += " and another file took its name"
+        raise _PathError(errno.ENOENT, f"the file {what} during the run (the rows recorded so "
+                         "far are in it)")
+
+    def _restore_deleted(self, target: pathlib.Path) -> None:
+        f, ofile = self._file, self._ofile
+        assert f is not None and ofile is not None
+        f.close()
+        ofile.check()
+        ofile.commit()
+        self._file = self._fid = self._ofile = None
+        self._columns, self._events = [], None
+        old_fd = self._lock_fd
+
+        def copy(tmp: pathlib.Path) -> None:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                size, done = os.fstat(old_fd).st_size, 0
+                while done < size:
+                    n = os.copy_file_range(old_fd, fd, size - done, done, done)
+                    if n <= 0:
+                        raise OSError(errno.EIO, "short copy")
+                    done += n
+            finally:
+                os.close(fd)
+
+        self._replace_with(copy, target)
+        self._open_hdf5()
+        self._setup_columns()
+        self._bufs["Run"][0] = self.run_number
+        self._write_event(EventKind.RECOVERY, (
+            f"the file was deleted during run {self.run_number}; VIPER restored it at {target} "
+            f"from the copy it had open, with all {self.rows} rows"), 0, time.time(), 0.0)
 
     def _write_event(self, kind: EventKind, text: str, index: int, t: float,
                      elapsed: float) -> None:
