@@ -41,7 +41,7 @@ WRITE_CALLS = ("pwrite64", "pwritev", "pwritev2", "fallocate", "ftruncate", "fsy
 """What can change a file. Not write(2): HDF5 and the store write files with pwrite only, and
 the child's acknowledgements go to stdout with write(2), so they are never injected."""
 FAULTS = ("kill", "enospc", "eio")
-OPERATIONS = ("new", "chunk", "recovery", "upgrade")
+OPERATIONS = ("new", "chunk", "split", "recovery", "upgrade")
 
 
 def strace_available() -> bool:
@@ -89,6 +89,24 @@ def _recorded(path: pathlib.Path, rows: int) -> None:
             store.append(make_sample(store.run_number, i))
 
 
+def _bulk_recorded(path: pathlib.Path, rows: int) -> None:
+    """A VIPER file of `rows` rows of run 1, written in bulk (fast) with make_sample's values."""
+    _recorded(path, 1)
+    samples = [make_sample(1, i) for i in range(rows)]
+    cols = {
+        "Index": [s.index for s in samples], "Timestamp": [s.elapsed for s in samples],
+        "Time": [s.time for s in samples], "Run": [1] * rows,
+        "Status": [[int(x) for x in s.statuses()] for s in samples],
+    }
+    values = np.array([s.values(0.0) for s in samples])
+    cols.update(Ionisation=values[:, 0], CG1=values[:, 1], CG2=values[:, 2])
+    with h5py.File(path, "r+", locking=False) as f:
+        for name, data in cols.items():
+            ds = f[name]
+            ds.resize((rows,) + ds.shape[1:])
+            ds[:] = np.asarray(data, dtype=ds.dtype)
+
+
 def _torn(path: pathlib.Path, rows: int) -> None:
     """A VIPER file as a crash inside a row's flush leaves it: some datasets a row longer."""
     _recorded(path, rows)
@@ -107,6 +125,9 @@ def prepare(name: str, where: pathlib.Path) -> Operation:
         op = Operation(name, path, rows=2, events=1)
     elif name == "chunk":  # the run's second row opens the second 1024-row chunk
         _recorded(path, 1022)
+        op = Operation(name, path, rows=3, events=0)
+    elif name == "split":  # the run's second row adds chunk 65: the chunk B-trees' roots split
+        _bulk_recorded(path, 64 * 1024 - 2)
         op = Operation(name, path, rows=3, events=0)
     elif name == "recovery":
         _torn(path, 40)
@@ -312,7 +333,7 @@ def sample_indices(count: int, want: int) -> list[int]:
     """`want` points spread over `count`, always including the first and last few."""
     if count <= want:
         return list(range(count))
-    ends = {0, 1, count - 2, count - 1}
+    ends = {0, count - 1}
     step = (count - 1) / max(1, want - len(ends) - 1)
     middle = {int(round(k * step)) for k in range(want - len(ends))}
     return sorted(ends | {i for i in middle if 0 <= i < count})
