@@ -27,6 +27,7 @@ from .console import ConsoleFrontEnd
 from .gauge import GaugeClient
 from .protocol import ASCII, PROTOCOLS, UNIT_NAMES
 from .recorder import Recorder
+from .safetext import not_utf8, shown_bytes
 from .store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
 from .transport import SerialTransport
 
@@ -73,6 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--duration", help="number of recordings (0: until stopped)")
     over.add_argument("--h5", help="HDF5 file to record to (appended to if it exists)")
     return parser
+
+
+def check_utf8(args: argparse.Namespace) -> None:
+    """Refuse a command-line word that is not UTF-8 (UsageError) before anything is opened.
+
+    VIPER records its settings and events as UTF-8 text and shows them on terminals: a word
+    whose bytes are not UTF-8 (a mistyped --port, a file name from another system) would have
+    nothing to be stored or shown as.
+    """
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for word in values:
+            if isinstance(word, str) and not_utf8(word):
+                if name == "configs":
+                    raise UsageError(f"{shown_bytes(word)}: the file name is not valid UTF-8")
+                raise UsageError(f"--{name.replace('_', '-')}: {shown_bytes(word)} is not valid UTF-8")
+
+
+def check_config_utf8(serial: SerialConfig, logging: LoggingConfig) -> None:
+    """The same for values the config files give after expansion (~, ${VAR})."""
+    for source, key, value in ((serial.source, "[Serial] port", serial.port),
+                               (logging.source, "[Logging] h5file", os.fspath(logging.h5file or ""))):
+        if not_utf8(value):
+            raise UsageError(f"{source or 'config'}: {key}: {shown_bytes(value)} is not valid UTF-8")
 
 
 def load_configs(args: argparse.Namespace) -> tuple[SerialConfig, LoggingConfig]:
@@ -170,9 +195,12 @@ def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool, un
     return Store.open(logging.h5file, run, missing_value=logging.missing_value, fsync=logging.fsync)
 
 
-def run_headless(recorder: Recorder, logging: LoggingConfig) -> int:
-    """Run the recorder in its own thread; signals (main thread only) ask it to stop."""
-    console = ConsoleFrontEnd(unit=recorder.gauge.unit_name, recording=logging.store_data)
+def run_headless(recorder: Recorder, console: ConsoleFrontEnd) -> int:
+    """Run the recorder in its own thread; signals (main thread only) ask it to stop.
+
+    The console never blocks the recorder (nor, so, a stop): a stdout nobody reads costs lines,
+    never samples.
+    """
     recorder.subscribe(console.on_sample, console.on_event)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -202,14 +230,19 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
     return EXIT_OK if code is None else code
 
 
-def report(recorder: Recorder, logging: LoggingConfig, code: int) -> int:
+def report(recorder: Recorder, logging: LoggingConfig, code: int,
+           console: ConsoleFrontEnd | None = None) -> int:
     """The summary line; an error line too if the run failed. A vanished terminal is no error.
 
     Called only after the file is closed (and its lock released): a script that opens the file as
-    soon as it reads "recorded to FILE" must find it free.
+    soon as it reads "recorded to FILE" must find it free. Headless, the console prints them,
+    after its last lines, and gives up on a stdout that takes nothing (see console.py).
     """
     summary = recorder.summary
     target = f"to {logging.h5file}" if logging.store_data else "(store_data = false)"
+    if console is not None:
+        console.finish(summary.line(target), f"viper: {summary.reason}" if summary.failed else None)
+        return EXIT_FAILURE if summary.failed else code
     try:
         print(summary.line(target), flush=True)
         if summary.failed:
@@ -235,9 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
         return module.main(argv[1:])
     args = build_parser().parse_args(argv)
+    console: ConsoleFrontEnd | None = None
     try:
+        check_utf8(args)
         with ExitStack() as stack:
             serial, logging = load_configs(args)
+            check_config_utf8(serial, logging)
             if logging.store_data and logging.h5file and (problem := h5file_problem(logging.h5file)):
                 raise ConfigError(f"{setting(args.h5, logging, 'h5file', 'h5')}: {problem}")
             if args.simulate:
@@ -254,11 +290,12 @@ def main(argv: list[str] | None = None) -> int:
                 stack.callback(store.close)
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
             if args.headless or sys.stdout is None or not sys.stdout.isatty():
-                code = run_headless(recorder, logging)
+                console = ConsoleFrontEnd(unit=gauge.unit_name, recording=logging.store_data)
+                code = run_headless(recorder, console)
             else:
                 code = run_monitor(recorder, serial, logging, args.simulate, release=stack.close)
         # The store and the port are closed here: only now may the summary say "recorded to".
-        return report(recorder, logging, code)
+        return report(recorder, logging, code, console)
     except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except (PortError, StoreError) as exc:

@@ -1,0 +1,77 @@
+"""Text from outside VIPER (mark notes, what a file holds, command-line words) made safe where it goes.
+
+Mark notes and file contents are data: the file keeps them exactly. Where they are shown they
+must not act: an escape sequence sent to a terminal can retitle it, move the cursor or worse, and
+a newline inside a note could forge a sample line in a journal. So everything that prints such
+text to a terminal or a log line goes through `terminal_safe`; the Textual screens also show it
+without markup (Text objects, ``markup=False``). A spreadsheet runs a cell that starts with ``=``
+as a formula, so CSV cells of free text go through `csv_cell`.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+
+__all__ = ["CSV_FORMULA_STARTS", "csv_cell", "not_utf8", "shown_bytes", "terminal_safe"]
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+"""Control, format (bidi overrides, zero-width), surrogate, line and paragraph separators."""
+_KEPT = frozenset(("\u200d",))  # zero-width joiner: holds emoji sequences together, moves nothing
+
+
+def _escape(char: str) -> str:
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): show the byte
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def terminal_safe(text: str) -> str:
+    """`text` on one line with nothing a terminal would act on: control characters and escape
+    sequences shown as ``\\x1b``, newlines as ``\\n``, bidi and zero-width characters as
+    ``\\u202e``; a byte that was not UTF-8 as ``\\xff``. Printable text is returned unchanged
+    (backslashes are not doubled: a note reads as typed)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        _escape(c) if unicodedata.category(c) in _ESCAPED_CATEGORIES and c not in _KEPT else c
+        for c in text)
+
+
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0",
+                      "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
+"""First characters that make a spreadsheet read a cell as a formula (OWASP, CSV Injection)."""
+
+
+def csv_cell(text: str) -> str:
+    """A free-text CSV cell a spreadsheet shows as text: one that starts like a formula gets a
+    leading ``'`` (OWASP's advice; the spreadsheet hides the quote and shows the text)."""
+    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
+
+
+def not_utf8(text: str) -> bool:
+    """Whether `text` holds something that is not UTF-8: bytes a command line or environment gave
+    that did not decode (kept as surrogates by Python), or a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def shown_bytes(text: str) -> str:
+    """A command-line word for a message: its bytes, those that are not UTF-8 as ``\\xff``."""
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # a lone surrogate that was never a byte
+        return terminal_safe(text)
+    return terminal_safe(raw.decode("utf-8", "backslashreplace"))
