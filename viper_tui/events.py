@@ -9,6 +9,24 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+EVENT_TEXT_BYTES = 256
+"""UTF-8 bytes an event's text keeps in the file (the /events `text` field, S256 in store.py)."""
+_CUT_MARK = "\u2026"  # an ellipsis ends a text that was cut to fit
+
+
+def event_text(text: str) -> str:
+    """`text` as the file keeps it, so that every front end shows what was recorded.
+
+    Well-formed: a lone surrogate (no character, and no UTF-8 for it) becomes its escape, ``\\udcff``.
+    At most EVENT_TEXT_BYTES of UTF-8, cut on a character boundary and ended with an ellipsis
+    when it was longer.
+    """
+    data = str(text).encode("utf-8", "backslashreplace")
+    if len(data) <= EVENT_TEXT_BYTES:
+        return data.decode("utf-8")
+    room = EVENT_TEXT_BYTES - len(_CUT_MARK.encode("utf-8"))
+    return data[:room].decode("utf-8", "ignore") + _CUT_MARK
+
 
 class EventKind(str, enum.Enum):
     """Stored as short fixed-length strings; never rename a value that files already hold."""

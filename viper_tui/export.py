@@ -6,7 +6,8 @@ One line per row, in file order, with a header line::
 
 * ``time``: ISO-8601 UTC with milliseconds (``2026-01-02T03:04:05.678Z``); ``unix_time``: the
   stored UNIX time, every digit (``repr``), so it reads back as the same float. Both are empty
-  for the earlier tool's rows, which have no time.
+  for the earlier tool's rows, which have no time. A stored time no calendar date has (outside
+  the years 1 to 9999: a damaged file) leaves ``time`` empty and keeps its ``unix_time``.
 * ``run``, ``index`` (the sample index within its run), ``elapsed_s`` (seconds since the run
   started, the ``Timestamp`` dataset).
 * The three pressures in the file's unit (named in the header). A pressure is empty where its
@@ -17,7 +18,10 @@ One line per row, in file order, with a header line::
   unknown (the earlier tool's rows, and rows a crash left partial).
 
 ``--events`` writes the events table instead (time, unix_time, run, index, elapsed_s, kind,
-text; text is quoted as CSV needs). ``--run N`` (repeatable), ``--since T`` and ``--until T``
+text; text is quoted as CSV needs). A text (or kind) that a spreadsheet would run as a formula,
+one starting with ``= + - @``, a tab or a line break (OWASP, "CSV Injection"), gets a leading
+``'``: the spreadsheet shows the text as text; `viper info --json` gives the exact text. Written
+to a terminal, texts are also made terminal-safe (safetext.terminal_safe). ``--run N`` (repeatable), ``--since T`` and ``--until T``
 select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seconds; rows with
 ``since <= unix_time < until`` are kept, so rows without a time are left out by a time filter.
 
@@ -43,12 +47,14 @@ from typing import TextIO
 import numpy as np
 
 from .console import silence_stdout
+from .safetext import csv_cell, terminal_safe
 from .readings import CHANNELS, Status
 from .recorded import BLOCK_ROWS, RecordedFile, RecordedFileError, Rows, status_name
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
 EVENT_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s", "kind", "text")
+TIME_RANGE = (-62135596800.0, 253402300800.0)  # UNIX seconds of 0001-01-01 and 10000-01-01 UTC
 _WORDS = np.array([status_name(code) for code in range(256)], dtype=object)
 
 
@@ -80,8 +86,8 @@ def header(unit: str) -> list[str]:
 
 
 def iso_times(t: np.ndarray) -> list[str]:
-    """ISO-8601 UTC with milliseconds, vectorised; empty for NaN."""
-    ok = np.isfinite(t)
+    """ISO-8601 UTC with milliseconds, vectorised; empty for NaN and for a time outside TIME_RANGE."""
+    ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
     micros = np.round(np.where(ok, t, 0.0) * 1e6).astype(np.int64)
     stamps = np.datetime_as_string((micros // 1000).astype("datetime64[ms]"), unit="ms")
     out = [s + "Z" for s in stamps.tolist()]
@@ -153,7 +159,8 @@ def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
 
 
 def event_rows(rf: RecordedFile, runs: list[int] | None, since: float | None,
-               until: float | None) -> Iterable[list[str]]:
+               until: float | None, *, terminal: bool = False) -> Iterable[list[str]]:
+    """CSV cells per event; kind and text spreadsheet-safe (and terminal-safe for a terminal)."""
     wanted = set(runs) if runs else None
     for a in range(0, rf.event_count, 4096):
         for e in rf.events(a, a + 4096):
@@ -165,7 +172,12 @@ def event_rows(rf: RecordedFile, runs: list[int] | None, since: float | None,
                 continue
             t = np.array([e.time])
             yield [iso_times(t)[0], _floats(t)[0], str(e.run), str(e.index),
-                   _floats(np.array([e.elapsed]))[0], e.kind, e.text]
+                   _floats(np.array([e.elapsed]))[0], _text_cell(e.kind, terminal),
+                   _text_cell(e.text, terminal)]
+
+
+def _text_cell(text: str, terminal: bool) -> str:
+    return csv_cell(terminal_safe(text) if terminal else text)
 
 
 def export_events(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
@@ -176,7 +188,11 @@ def export_events(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = Non
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EVENT_COLUMNS)
     written = 0
-    for row in event_rows(rf, runs, since, until):
+    try:
+        terminal = out.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    for row in event_rows(rf, runs, since, until, terminal=terminal):
         writer.writerow(row)
         written += 1
     return written

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .console import silence_stdout
+from .safetext import terminal_safe
 from .events import EventKind
 from .readings import CHANNELS, Status
 from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
@@ -57,10 +58,22 @@ UNEXPLAINED = "no event"
 
 
 def iso(t: float) -> str:
-    """UNIX time as ISO-8601 UTC with milliseconds, ``-`` for none."""
+    """UNIX time as ISO-8601 UTC with milliseconds, ``-`` for none, ``invalid time (1e+20)`` for
+    one no calendar date has (a damaged or foreign file: years 1 to 9999 only)."""
     if not math.isfinite(t):
         return "-"
-    stamp = datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    stamp = json_iso(t)
+    return f"invalid time ({t:g})" if stamp is None else stamp
+
+
+def json_iso(t: float) -> str | None:
+    """As `iso`, None for no time or an invalid one (the JSON report's ``*_iso`` fields)."""
+    if not math.isfinite(t):
+        return None
+    try:
+        stamp = datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        return None
     return stamp.replace("+00:00", "Z")
 
 
@@ -112,8 +125,7 @@ class Gap:
     def as_dict(self) -> dict[str, Any]:
         return {"run": self.run, "row": self.row, "index_before": self.index_before,
                 "index_after": self.index_after, "time_before": _num(self.time_before),
-                "time_before_iso": iso(self.time_before) if math.isfinite(self.time_before)
-                else None, "elapsed_before": _num(self.elapsed_before),
+                "time_before_iso": json_iso(self.time_before), "elapsed_before": _num(self.elapsed_before),
                 "seconds": _num(self.seconds), "samples_not_written": self.not_written,
                 "cause": self.cause}
 
@@ -146,8 +158,8 @@ class RunReport:
 
     @property
     def seconds(self) -> float:
-        if math.isfinite(self.time_first) and math.isfinite(self.time_last):
-            return self.time_last - self.time_first
+        if json_iso(self.time_first) is not None and json_iso(self.time_last) is not None:
+            return self.time_last - self.time_first  # else an invalid time would give a nonsense span
         return self.elapsed_last - self.elapsed_first
 
     def missing(self) -> list[dict[str, int]]:
@@ -169,8 +181,8 @@ class RunReport:
             "first_row": self.first_row if self.rows else None,
             "rows": self.rows,
             "time_first": _num(self.time_first), "time_last": _num(self.time_last),
-            "time_first_iso": iso(self.time_first) if math.isfinite(self.time_first) else None,
-            "time_last_iso": iso(self.time_last) if math.isfinite(self.time_last) else None,
+            "time_first_iso": json_iso(self.time_first),
+            "time_last_iso": json_iso(self.time_last),
             "elapsed_first": _num(self.elapsed_first), "elapsed_last": _num(self.elapsed_last),
             "seconds": _num(self.seconds),
             "ok": [int(self.status_counts[c][Status.OK]) for c in range(len(CHANNELS))],
@@ -225,8 +237,8 @@ class FileReport:
                            for k, n in self.gap_causes.items()},
             "gaps": [g.as_dict() for g in self.gaps],
             "event_count": self.event_count, "event_kinds": dict(self.event_kinds),
-            "events": [{"number": e.number, "time": _num(e.time), "time_iso": iso(e.time)
-                        if math.isfinite(e.time) else None, "elapsed": _num(e.elapsed),
+            "events": [{"number": e.number, "time": _num(e.time), "time_iso": json_iso(e.time),
+                        "elapsed": _num(e.elapsed),
                         "run": e.run, "index": e.index, "kind": e.kind, "text": e.text}
                        for e in self.events],
         }
@@ -665,7 +677,9 @@ def render(report: FileReport, *, all_gaps: bool, all_events: bool) -> str:
         lines.extend(_event_line(e) for e in r.events)
     else:
         lines.append("Events: none")
-    return "\n".join(lines)
+    # Every line is made terminal-safe whole: marks, stop reasons, ports, hosts and paths come
+    # from the file (or the command line) and must neither act on the terminal nor add lines.
+    return "\n".join(map(terminal_safe, lines))
 
 
 # --- the command ------------------------------------------------------------------------------

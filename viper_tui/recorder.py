@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .control import Action, ControlResult, perform
-from .events import Event, EventKind
+from .events import Event, EventKind, event_text
 from .gauge import GaugeClient
 from .readings import CHANNELS, Sample, Status
 
@@ -283,7 +283,8 @@ class Recorder:
     # ---- events ------------------------------------------------------------------------------
 
     def _event(self, kind: EventKind, text: str) -> Event:
-        return Event(kind, text, self._next_index, self._wallclock(), self._clock() - self._start)
+        """Its text as the file keeps it (well-formed, cut to fit): front ends show what is recorded."""
+        return Event(kind, event_text(text), self._next_index, self._wallclock(), self._clock() - self._start)
 
     def _emit(self, kind: EventKind, text: str) -> None:
         event = self._event(kind, text)

@@ -30,6 +30,7 @@ from ..control import Action, ControlResult
 from ..events import Event, EventKind
 from ..readings import CHANNELS, Sample, Status
 from ..recorder import Recorder, RunSummary
+from ..safetext import terminal_safe
 from .history import History
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from .widgets import PressureChart, Readout
@@ -129,7 +130,7 @@ class ViperApp(App[int]):
                 yield Readout(i, code, self.info.names[i], self.info.unit, id=f"readout-{code.lower()}")
         yield PressureChart(self._names(), id="chart")
         yield Log(max_lines=LOG_LINES, id="log")
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)  # paths and ports are text, not markup
         yield Footer()
 
     def _names(self) -> tuple[str, str, str]:
@@ -208,16 +209,18 @@ class ViperApp(App[int]):
             self._chart_dirty = True
             self._refresh_chart(force=True)
         if event.kind in (EventKind.ERROR, EventKind.DISCONNECT):
-            self.notify(event.text, title=event.kind.value, severity="error", timeout=8)
+            self.notify(terminal_safe(event.text), title=event.kind.value, severity="error", timeout=8,
+                        markup=False)
         if event.kind in (EventKind.PAUSE, EventKind.RESUME, EventKind.DISCONNECT, EventKind.RECONNECT):
             self._update_badges()
             self.refresh_bindings()
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
-        self.query_one(Log).write_line(f"# run ended: {message.summary.reason}")
+        reason = terminal_safe(message.summary.reason)
+        self.query_one(Log).write_line(f"# run ended: {reason}")
         severity = "error" if message.summary.failed else "information"
-        self.notify(message.summary.reason, title="Recording stopped", severity=severity, timeout=30)
+        self.notify(reason, title="Recording stopped", severity=severity, timeout=30, markup=False)
         self._update_badges()
         self.refresh_bindings()
 
@@ -263,7 +266,7 @@ class ViperApp(App[int]):
         gauge = getattr(self.recorder, "gauge", None)  # the link as found now (a search may end late)
         link = gauge.link_text() if gauge is not None else info.protocol.upper()
         parts.append(f"{info.port} {link} addr {info.address}")
-        text = " · ".join(parts)
+        text = terminal_safe(" · ".join(parts))
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text)
@@ -348,7 +351,8 @@ class ViperApp(App[int]):
 
     def on_control_done(self, message: ControlDone) -> None:
         result = message.result
-        self.notify(result.line(), title="Gauge", severity="information" if result.ok else "error",
+        self.notify(terminal_safe(result.line()), title="Gauge", markup=False,
+                    severity="information" if result.ok else "error",
                     timeout=10)
 
     def action_next_window(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,21 +12,49 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..control import Action
+from ..events import EVENT_TEXT_BYTES
+from ..safetext import terminal_safe
 
 MAX_INTERVAL = 86400.0
 
 
+def note_bytes(note: str) -> int:
+    """Bytes a note takes in the file (events.event_text)."""
+    return len(note.strip().encode("utf-8", "backslashreplace"))
+
+
+class NoteValidator(Validator):
+    """A note fits the file's event text: EVENT_TEXT_BYTES of UTF-8 (an accented letter is 2)."""
+
+    def validate(self, value: str) -> ValidationResult:
+        size = note_bytes(value)
+        if size <= EVENT_TEXT_BYTES:
+            return self.success()
+        return self.failure(f"{size} bytes: the file keeps {EVENT_TEXT_BYTES}; shorten it by "
+                            f"{size - EVENT_TEXT_BYTES}")
+
+
 class MarkScreen(ModalScreen[str | None]):
-    """Ask for a note; Enter saves it, Escape cancels."""
+    """Ask for a note; Enter saves it, Escape cancels. A note is at most what the file keeps:
+    one that is too long is refused with how much to shorten it, never cut silently."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Mark an event: note (Enter saves, Escape cancels)")
-            yield Input(placeholder="e.g. opened valve V3", max_length=200, id="note")
+            yield Label(f"Mark an event: note of up to {EVENT_TEXT_BYTES} bytes (Enter saves, Escape cancels)")
+            yield Input(placeholder="e.g. opened valve V3", max_length=EVENT_TEXT_BYTES,
+                        validators=[NoteValidator()], id="note")
+            yield Static("", id="note-error", classes="error", markup=False)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        message = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
+        self.query_one("#note-error", Static).update(message)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.validation_result is not None and not event.validation_result.is_valid:
+            return
         self.dismiss(event.value.strip() or "mark")
 
     def action_cancel(self) -> None:
@@ -166,7 +195,11 @@ class HelpScreen(ModalScreen[None]):
 
 
 class TableScreen(ModalScreen[None]):
-    """A read-only table (the file's events or runs), newest row selected; Escape closes."""
+    """A read-only table (the file's events or runs), newest row selected; Escape closes.
+
+    Cells are what a file holds (marks above all): shown as plain text made terminal-safe,
+    never parsed as markup (``[/bold]`` in a note is text, not a crash).
+    """
 
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
@@ -184,7 +217,7 @@ class TableScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns(*self.columns)
-        table.add_rows(self.rows)
+        table.add_rows([tuple(Text(terminal_safe(cell)) for cell in row) for row in self.rows])
         if self.rows:
             table.move_cursor(row=len(self.rows) - 1)
         table.focus()

@@ -24,6 +24,7 @@ from textual.widgets import Log, Static
 from ..console import event_line
 from ..events import Event, EventKind
 from ..follower import FileFollower
+from ..safetext import terminal_safe
 from .app import MonitorInfo, RunEnded, ViperApp, duration_text, human_size
 from .screens import HelpScreen, TableScreen
 from .widgets import PressureChart
@@ -64,7 +65,10 @@ class FileHistory(Message):
 def iso(t: float) -> str:
     if not math.isfinite(t):
         return "-"
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):  # a damaged file: no calendar date has it
+        return f"invalid time ({t:g})"
 
 
 class ViewerApp(ViperApp):
@@ -121,8 +125,9 @@ class ViewerApp(ViperApp):
         message.prevent_default()  # not ViperApp's "recording stopped"
         self.summary = message.summary
         if message.summary.failed:
-            self._log(f"# {message.summary.reason}")
-            self.notify(message.summary.reason, title="Cannot read the file", severity="error", timeout=30)
+            reason = terminal_safe(message.summary.reason)
+            self._log(f"# {reason}")
+            self.notify(reason, title="Cannot read the file", severity="error", timeout=30, markup=False)
         self._update_badges()
 
     # ---- presentation --------------------------------------------------------------------
@@ -165,7 +170,7 @@ class ViewerApp(ViperApp):
         if state.error:
             parts.append("read failed, retrying")
         parts.append(str(self.follower.path))
-        text = " · ".join(parts)
+        text = terminal_safe(" · ".join(parts))
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text)
