@@ -2,12 +2,14 @@
 
     python benchmarks/bench_unread_stdout.py [--seconds 60] [--interval 0.1]
 
-Two installed `viper --simulate --headless` runs side by side (binary protocol), each with stdout
-on a pipe that is full before the run starts, as a `| less` left paused, Ctrl-S or a stuck log
-shipper leaves it. "never read": SIGTERM after --seconds with the pipe still full. "drained":
-the pipe is read from --seconds on, SIGTERM --tail seconds later. Printed per run: rows against
-the slots of the stall, how far each Timestamp is from k x interval, the longest step, overrun
-events, lines dropped, the time from SIGTERM to exit, and where the summary line went.
+Three installed `viper --simulate --headless` runs side by side (binary protocol). Two have
+stdout on a pipe that is full before the run starts, as a `| less` left paused, Ctrl-S or a stuck
+log shipper leaves it: "never read" gets SIGTERM after --seconds with the pipe still full;
+"drained" is read from --seconds on and gets SIGTERM --tail seconds later. "read" (the baseline:
+what this host and store give with stdout read all along) is read from the start and stopped
+with "drained". Printed per run: rows against the slots of the stall, how far each Timestamp is
+from the k x interval grid, the longest step, slots missed and overrun events, lines dropped,
+the time from SIGTERM to exit, and where the summary line went.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ def full_pipe() -> tuple[int, int]:
 
 
 class Run:
-    def __init__(self, name: str, h5: Path, interval: float) -> None:
+    def __init__(self, name: str, h5: Path, interval: float, *, full: bool = True) -> None:
         self.name, self.h5, self.interval = name, h5, interval
-        self.r, w = full_pipe()
+        self.r, w = full_pipe() if full else os.pipe()
         self.proc = subprocess.Popen([*VIPER, "--simulate", "--scenario", "steady", "--sim-format", "binary",
                                       "--protocol", "binary", "--interval", str(interval), "--headless",
                                       "--h5", str(h5)], stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE)
@@ -90,13 +92,14 @@ class Run:
     def report(self) -> None:
         with h5py.File(self.h5, "r") as f:
             stamps = f["Timestamp"][:]
-            index = f["Index"][:]
             kinds = [k.decode() for k in f["events"]["kind"]]
             stall = self.stall_ended - float(f["runs"]["start_time"][0])  # on the run's clock
         out = b"".join(self.chunks).decode(errors="replace")
         err = self.err.decode(errors="replace")
         in_stall = stamps[stamps <= stall]
-        error = np.abs(stamps - index * self.interval)
+        slots = stamps / self.interval  # each sample's distance from its slot on the k x interval grid
+        error = np.abs(slots - np.round(slots)) * self.interval
+        missed = int(round(stamps[-1] / self.interval)) + 1 - len(stamps)
         steps = np.diff(stamps)
         dropped = sum(int(n) for n in DROPPED.findall(out))
         not_printed = sum(int(n) for n in NOT_PRINTED.findall(err))
@@ -104,9 +107,9 @@ class Run:
                    else "stderr" if "the summary: " in err else "nowhere")
         print(f"{self.name}: rc {self.proc.returncode}; {len(in_stall)} rows in the {stall:.1f} s stall "
               f"({int(stall / self.interval) + 1} slots at {self.interval:g} s), {len(stamps)} in all; "
-              f"|Timestamp[k] - k x {self.interval:g}| max {error.max() * 1000:.1f} ms, "
+              f"off the k x {self.interval:g} s grid max {error.max() * 1000:.1f} ms, "
               f"p99 {np.percentile(error, 99) * 1000:.1f} ms; longest step {steps.max() * 1000:.1f} ms; "
-              f"{kinds.count('overrun')} overrun events")
+              f"{missed} slots missed, {kinds.count('overrun')} overrun events")
         print(f"{' ' * len(self.name)}  lines dropped (notices on stdout) {dropped}, not printed (stderr) "
               f"{not_printed}; SIGTERM to exit {self.exit_seconds:.3f} s; summary on {summary}")
 
@@ -120,13 +123,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         never = Run("never read", Path(tmp) / "never.h5", args.interval)
         drained = Run("drained   ", Path(tmp) / "drained.h5", args.interval)
+        read = Run("read      ", Path(tmp) / "read.h5", args.interval, full=False)
+        read.drain()
         time.sleep(args.seconds)
         drained.drain()
         never.terminate()
         time.sleep(args.tail)
         drained.terminate()
+        read.stall_ended = drained.stall_ended
+        read.terminate()
         never.report()
         drained.report()
+        read.report()
 
 
 if __name__ == "__main__":

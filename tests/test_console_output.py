@@ -18,6 +18,7 @@ import threading
 import time
 
 import h5py
+import pytest
 
 from conftest import viper_command
 from viper_tui.console import QUEUE_LINES
@@ -32,8 +33,9 @@ SUMMARY = re.compile(r"(\d+) of (\d+) samples recorded .+\. Stopped: SIGTERM rec
 ROWS_PAST_FULL = QUEUE_LINES + 30  # rows recorded with stdout full: well past what could wait
 
 
-def full_pipe() -> tuple[int, int]:
-    """A one-page pipe already full of filler: the next write to it blocks until it is read."""
+def full_pipe(blocking: bool = True) -> tuple[int, int]:
+    """A one-page pipe already full of filler: the next write to it blocks until it is read (or,
+    not `blocking`, fails with EAGAIN: a parent that made the shared descriptor non-blocking)."""
     r, w = os.pipe()
     fcntl.fcntl(w, F_SETPIPE_SZ, 4096)
     os.set_blocking(w, False)
@@ -42,7 +44,7 @@ def full_pipe() -> tuple[int, int]:
             os.write(w, FILLER)
     except BlockingIOError:
         pass
-    os.set_blocking(w, True)
+    os.set_blocking(w, blocking)
     return r, w
 
 
@@ -80,9 +82,10 @@ def event_count(h5) -> int:
         return len(f["events"])
 
 
-def test_unread_stdout_costs_lines_not_samples_and_says_so_when_it_drains(tmp_path):
+@pytest.mark.parametrize("blocking", [True, False], ids=["blocking", "non-blocking stdout"])
+def test_unread_stdout_costs_lines_not_samples_and_says_so_when_it_drains(tmp_path, blocking):
     h5 = tmp_path / "stalled.h5"
-    r, w = full_pipe()
+    r, w = full_pipe(blocking)
     proc = start_viper(h5, w)
     try:
         wait_for_rows(h5, proc, ROWS_PAST_FULL)  # sampling goes on with stdout full

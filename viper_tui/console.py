@@ -181,7 +181,10 @@ class LineWriter:
         assert self._fd is not None
         data = memoryview(text)
         while data:
-            data = data[os.write(self._fd, data):]
+            try:
+                data = data[os.write(self._fd, data):]
+            except BlockingIOError:  # another process made the shared descriptor non-blocking
+                select.select([], [self._fd], [], 1.0)
 
 
 class ConsoleFrontEnd:
