@@ -707,12 +707,26 @@ class Store:
         try:
             shutil.copyfile(self.path, tmp)
             rows = max(found.lengths.values())
-            with h5py.File(tmp, "r+", locking=False) as f:
-                _pad_short(f, found.lengths, self.missing_value, found.last_run)
-                _add_missing(f, self.run, self.run.version or __version__, rows,
-                             set(found.lengths) | found.tables)
             fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
             try:
+                # Through an OrderedFile too: it never lets a failed write reach HDF5 as an
+                # exception (HDF5 then crashes freeing its handles); it keeps the error for us.
+                ofile = OrderedFile(fd)
+                f = h5py.File(ofile, "r+")
+                try:
+                    _pad_short(f, found.lengths, self.missing_value, found.last_run)
+                    _add_missing(f, self.run, self.run.version or __version__, rows,
+                                 set(found.lengths) | found.tables)
+                    f.flush()
+                    ofile.check()
+                    ofile.commit()
+                except BaseException:
+                    ofile.detach()
+                    raise
+                finally:
+                    f.close()
+                ofile.check()
+                ofile.commit()
                 self._allocate_fd(fd, os.fstat(fd).st_size, _HEADROOM + _RESERVE_STEP)
             finally:
                 os.close(fd)
