@@ -182,3 +182,10 @@ def test_parse_on_off():
     assert codec.parse_on_off(TextReply("0 DG OFF")) is False
     with pytest.raises(ProtocolError):
         codec.parse_on_off(TextReply("PROGM OK"))
+
+
+def test_split_replies_at_cr():
+    assert codec.split_replies(b"*01 1.23E-07\r*01 1 IG ON \r*01 7.6") == (
+        [b"*01 1.23E-07\r", b"*01 1 IG ON \r"], b"*01 7.6")
+    assert codec.split_replies(b"E-07\r") == ([b"E-07\r"], b"")  # a tail: only decode_reply judges it
+    assert codec.split_replies(b"") == ([], b"")

@@ -227,3 +227,31 @@ def test_take_command_skips_noise_before_a_frame():
     bad = command[:-1] + b"\x00"
     error, used = codec.take_command(bad)
     assert isinstance(error, ProtocolError) and "bad CRC" in error.reason and used == 1
+
+
+# ---- Framing received bytes (the transport's resync after a timeout) ---------------------------
+
+
+IG_STATUS_REPLY = codec.encode_reply(1, Code.IG_STATUS, b"\x01")
+READ_ALL_REPLY = codec.encode_reply(1, Code.READ_ALL, codec.encode_pressures(0, (1.0e-7, 760.0, 2.0e-3)))
+
+
+def test_split_replies_frames_back_to_back_replies_and_keeps_an_unfinished_one():
+    frames, rest = codec.split_replies(READ_ALL_REPLY + IG_STATUS_REPLY + READ_ALL_REPLY[:6])
+    assert frames == [READ_ALL_REPLY, IG_STATUS_REPLY]
+    assert rest == READ_ALL_REPLY[:6]
+
+
+def test_split_replies_finds_a_reply_after_the_tail_of_a_cut_one():
+    # The tail of a read-all whose data holds a `*` (0x2A) that starts no frame, then a status reply.
+    # Too few bytes follow that `*` for the 17-byte frame its code names: still the reply is found.
+    cut = codec.encode_reply(1, Code.READ_ALL, bytes(5) + b"\x2a\x01\x00" + bytes(5))[8:]
+    assert cut[0] == 0x2A and len(cut + IG_STATUS_REPLY) < 17
+    frames, rest = codec.split_replies(cut + IG_STATUS_REPLY)
+    assert frames == [IG_STATUS_REPLY]
+    assert rest == b""
+
+
+def test_split_replies_drops_bad_crc_and_noise():
+    bad = IG_STATUS_REPLY[:-1] + bytes((IG_STATUS_REPLY[-1] ^ 0xFF,))
+    assert codec.split_replies(b"\x00\x13" + bad + IG_STATUS_REPLY) == ([IG_STATUS_REPLY], b"")

@@ -525,6 +525,14 @@ def test_transmission_delays_model_latency_and_wire_time():
     assert (echo.data, echo.delay, reply.delay) == (b"#01RD\r", 0.0, pytest.approx(0.02))
 
 
+def test_late_replies_are_held_up_and_the_ones_after_queue_behind():
+    gauge, _ = make(simulate_wire_time=False, late_fraction=0.5, late_latency=2.0, late_spread=0.5, seed=4)
+    delays = [gauge.process(b"#01RD\r")[0].delay for _ in range(40)]  # all sent at one instant
+    first_late = next(d for d in delays if d >= 2.0)  # nothing held up before it: its own latency
+    assert gauge.stats.late >= 10 and first_late <= 2.5 and min(delays) == pytest.approx(0.005)
+    assert delays == sorted(delays)  # answered in order: none overtakes a held-up one
+
+
 def test_on_command_hook_sees_every_frame():
     gauge, clock = make()
     seen = []
@@ -540,6 +548,9 @@ def test_on_command_hook_sees_every_frame():
         {"address": 256},
         {"speed": 0},
         {"reply_latency": -1},
+        {"late_latency": -1},
+        {"late_spread": -0.5},
+        {"late_fraction": 1.5},
         {"baudrate": 12345},
         {"ig_off_value": "9.9E+09"},
         {"reply_hex_case": "mixed"},

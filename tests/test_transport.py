@@ -6,6 +6,9 @@ import pytest
 
 from viper_tui import binary_codec
 from viper_tui.binary_codec import Code
+from viper_tui.gauge import HELD_BACK
+from viper_tui.readings import Status
+from viper_tui.simulator import SimOptions, SimulatedGauge, TcpServer
 from viper_tui.transport import SerialTransport
 
 
@@ -149,3 +152,82 @@ def test_the_line_speed_can_change_on_the_open_port(serve_gauge):
         assert transport.transact(b"#01VER\r") == b"*01 3351-100\r"
     finally:
         transport.close()
+
+
+# ---- Replies many timeouts late: held back until a probe's reply shows the line in step ----------
+
+
+VER_REPLY = b"*01 3351-100\r"
+RU_REPLY = b"*01 TORR    \r"
+
+
+def transact_until_answered(transport, command, *, seconds=10.0, **kwargs) -> list[bytes]:
+    """Every result of `command` until one is not empty (a held-back or timed-out one is empty)."""
+    results = []
+    deadline = time.monotonic() + seconds
+    while not (results and results[-1]) and time.monotonic() < deadline:
+        results.append(transport.transact(command, **kwargs))
+    return results
+
+
+def test_a_reply_six_timeouts_late_is_never_taken_for_a_later_command(serve_gauge, make_client):
+    server = serve_gauge(reply_latency=1.2)
+    transport = make_client(server.path, timeout=0.2).transport
+    assert transport.transact(b"#01VER\r") == b""
+    server.device.options.reply_latency = 0.0  # the VER reply is still on its way
+    results = transact_until_answered(transport, b"#01RU\r")
+    assert results[-1] == RU_REPLY
+    assert set(results[:-1]) == {b""}  # held back while the VER reply was owed, never VER's reply
+    assert transport.late_replies_dropped == 1 and transport.resyncs == 1 and transport.in_step
+
+
+def test_pipelined_late_replies_over_a_tcp_gateway_are_all_dropped(make_client):
+    """Several probes go unanswered for a while; their replies then come back to back, behind the late one."""
+    device = SimulatedGauge(SimOptions(scenario="steady", reply_latency=1.2))
+    answered = []
+    device.on_command = lambda frame, reply: answered.append(frame)
+    with TcpServer(device) as server:
+        transport = make_client(server.url, timeout=0.2).transport
+        assert transport.transact(b"#01VER\r") == b""
+        began = time.monotonic()
+        results = []
+        while not (results and results[-1]) and time.monotonic() - began < 10:
+            if time.monotonic() - began > 1.0:
+                device.options.reply_latency = 0.0  # later replies queue behind the slow ones
+            results.append(transport.transact(b"#01RU\r"))
+    assert results[-1] == RU_REPLY and set(results[:-1]) == {b""}
+    probes = answered[1:-1]
+    assert answered[0] == b"#01VER" and answered[-1] == b"#01RU"
+    assert len(set(probes)) >= 2  # a second kind went out while the first was still unanswered
+    assert transport.resyncs == 1
+
+
+def test_a_late_binary_read_all_is_not_recorded_against_the_next_one(serve_gauge, make_client):
+    server = serve_gauge(protocol="binary", reply_latency=1.2)
+    answered = []
+    server.device.on_command = lambda frame, reply: answered.append((frame, reply))
+    client = make_client(server.path, timeout=0.2)
+    client.protocol = "binary"
+    read_all = binary_codec.encode_command(1, Code.READ_ALL)
+    assert client.transport.transact(read_all, reply_length=17) == b""
+    server.device.options.reply_latency = 0.0
+    results = transact_until_answered(client.transport, read_all, reply_length=17)
+    assert set(results[:-1]) == {b""}
+    replies_to_read_all = [reply for frame, reply in answered if frame == read_all]
+    assert len(replies_to_read_all) == 2
+    assert results[-1] == replies_to_read_all[-1] != replies_to_read_all[0]  # its own reply, not the late one
+
+
+def test_after_the_gauge_was_silent_the_line_is_in_step_again_within_a_few_samples(serve_gauge, make_client):
+    server = serve_gauge()
+    server.device.state.silent_until = float("inf")  # powered off: probes are lost too
+    client = make_client(server.path, timeout=0.2)
+    first = client.read_all()
+    assert [r.status for r in first] == [Status.NO_REPLY] * 3
+    assert first[1].detail == HELD_BACK
+    for _ in range(3):  # long enough for every kind of probe to have gone out unanswered
+        client.read_all()
+    server.device.state.silent_until = float("-inf")
+    statuses = [[r.status for r in client.read_all()] for _ in range(3)]
+    # A new probe goes out every PROBE_REUSE / 4 timeouts = 0.5 s; a held-back sample takes 0.6 s.
+    assert statuses[1] == [Status.OK] * 3 and statuses[2] == [Status.OK] * 3

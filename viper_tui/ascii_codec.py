@@ -107,6 +107,18 @@ def decode_reply(raw: bytes, address: int) -> Reply:
     return TextReply(body)
 
 
+def split_replies(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Cut received bytes into CR-ended frames (CR included) and the unfinished rest.
+
+    A frame here is whatever ends at a CR; only `decode_reply` says whether it is a valid reply.
+    """
+    end = buffer.rfind(CR)
+    if end < 0:
+        return [], bytes(buffer)
+    frames = [part + CR for part in bytes(buffer[:end]).split(CR)]
+    return frames, bytes(buffer[end + 1 :])
+
+
 # ---- The gauge's side: used by the simulated gauge ------------------------------------------
 
 

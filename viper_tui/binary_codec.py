@@ -295,6 +295,34 @@ def decode_pressures(frame: Frame) -> PressureReply:
     return PressureReply(data[0], tuple(values))
 
 
+def split_replies(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """The reply frames (start `*`, a known code, its length, a good CRC) in received bytes, and the rest.
+
+    Bytes that cannot start a frame are dropped. An unfinished frame start is kept as the rest,
+    but frames found after it are still taken: after a timeout the bytes may begin in the middle
+    of a reply, whose data can hold a `*` that starts no frame.
+    """
+    buffer = bytes(buffer)
+    frames: list[bytes] = []
+    pos, pending = 0, None
+    while (start := buffer.find(bytes((REPLY_START,)), pos)) >= 0:
+        if start + HEADER > len(buffer):
+            pending = start if pending is None else pending
+            break
+        length = frame_length(buffer[start + 2])
+        pos = start + 1
+        if length is None:
+            continue
+        if start + length > len(buffer):
+            pending = start if pending is None else pending
+            continue
+        raw = buffer[start : start + length]
+        if crc8(raw[:-1]) == raw[-1]:
+            frames.append(raw)
+            pos, pending = start + length, None
+    return frames, buffer[pending:] if pending is not None else b""
+
+
 # ---- The gauge's side: framing a byte stream ---------------------------------------------------
 
 

@@ -12,6 +12,7 @@ converted to the run's unit and a notice says so, because one file keeps one uni
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,16 +35,19 @@ from .protocol import (
     Pressure,
     ProtocolError,
     Reply,
+    TextReply,
     convert_pressure,
 )
 from .readings import Reading, Status
-from .transport import SerialTransport
+from .transport import Probe, SerialTransport
 
 if TYPE_CHECKING:
     from .autodetect import Search
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
+HELD_BACK = "not sent: the gauge has not answered an earlier command, whose reply may still come"
+"""Why a channel has no value while the line is out of step (see transport.py)."""
 
 
 class GaugeError(Exception):
@@ -90,6 +94,8 @@ class GaugeClient:
         self.changes: list[ConnectionChange] = []  # drained by the recorder after each call
         self.notices: list[str] = []  # worth an event: unit changes (drained by the recorder)
         self._unknown_units: set[int] = set()
+        self._probe_cache: dict[tuple[str, int], tuple[Probe, ...]] = {}
+        transport.probes = self._probes
 
     @property
     def connected(self) -> bool:
@@ -159,24 +165,34 @@ class GaugeClient:
     def _read_channel(self, command: str) -> Reading:
         raw = self.transport.transact(ascii_codec.encode_command(self.address, command))
         if not raw:
-            return Reading(Status.NO_REPLY)
+            return Reading(Status.NO_REPLY, detail=HELD_BACK if self.transport.held_back else "")
         try:
             reply = ascii_codec.decode_reply(raw, self.address)
         except ProtocolError as exc:
             status = Status.NO_REPLY if not raw.endswith(b"\r") else Status.GARBLED
+            self._not_its_reply()
             return Reading(status, detail=exc.reason + ": " + repr(raw))
-        return reading_from_reply(reply, raw, self.gauge_unit, self.unit)
+        reading = reading_from_reply(reply, raw, self.gauge_unit, self.unit)
+        if reading.status is Status.GARBLED:  # a text where a pressure belongs: another command's reply
+            self._not_its_reply()
+        return reading
+
+    def _not_its_reply(self) -> None:
+        """A reply that does not fit its command may be another's: its own may still come."""
+        if self.transport.in_step:
+            self.transport.out_of_step()
 
     def _read_binary(self) -> tuple[Reading, Reading, Reading]:
         command = binary_codec.encode_command(self.address, Code.READ_ALL)
         length = len(command)
         raw = self.transport.transact(command, reply_length=length)
         if len(raw) < length:
-            detail = f"incomplete reply: {raw!r}" if raw else ""
+            detail = f"incomplete reply: {raw!r}" if raw else HELD_BACK if self.transport.held_back else ""
             return _same(Reading(Status.NO_REPLY, detail=detail))
         try:
             reply = binary_codec.decode_pressures(binary_codec.decode_reply(raw, self.address, Code.READ_ALL))
         except ProtocolError as exc:
+            self._not_its_reply()
             return _same(Reading(Status.GARBLED, detail=exc.reason + ": " + repr(raw)))
         unit = self._binary_unit(reply.unit_code)
         ig, cg1, cg2 = (reading_from_reply(value, raw, unit, self.unit) for value in reply.values)
@@ -206,6 +222,7 @@ class GaugeClient:
         try:
             return ascii_codec.decode_reply(raw, self.address)
         except ProtocolError as exc:
+            self._not_its_reply()
             raise GaugeError(f"bad reply to {command}: {exc}") from None
 
     def binary_query(self, code: int, data: bytes | None = None, *, expect_reply: bool = True) -> binary_codec.Frame:
@@ -222,6 +239,7 @@ class GaugeClient:
         try:
             return binary_codec.decode_reply(raw, self.address, code)
         except ProtocolError as exc:
+            self._not_its_reply()
             raise GaugeError(f"bad reply to {name}: {exc}") from None
 
     def _transact(self, command: bytes, length: int | None, name: str, *, expect_reply: bool = True) -> bytes:
@@ -235,7 +253,7 @@ class GaugeClient:
             self._lost(exc)
             raise GaugeError(f"port lost: {self.last_error}") from None
         if expect_reply and not raw:
-            raise GaugeError(f"no reply to {name}")
+            raise GaugeError(f"no reply to {name}" + (f" ({HELD_BACK})" if self.transport.held_back else ""))
         return raw
 
     def identify(self) -> str | None:
@@ -269,6 +287,14 @@ class GaugeClient:
         if gauge_unit != self.gauge_unit:
             self.notices.append(_unit_change(self.gauge_unit, gauge_unit, self.unit))
         self.gauge_unit = gauge_unit
+
+    def _probes(self) -> tuple[Probe, ...]:
+        """The transport's resync markers in the protocol spoken now (status reads, no side effects)."""
+        key = (self.protocol, self.address)
+        if key not in self._probe_cache:
+            make = _binary_probes if self.protocol == BINARY else _ascii_probes
+            self._probe_cache[key] = make(self.address)
+        return self._probe_cache[key]
 
     # ---- the port -----------------------------------------------------------------------------
 
@@ -314,6 +340,49 @@ def reading_from_reply(reply: Reply, raw: bytes = b"", gauge_unit: str = DEFAULT
     if isinstance(reply, ErrorReply):
         return Reading(Status.ERROR_REPLY, detail=reply.text)
     return Reading(Status.GARBLED, detail=f"not a pressure: {raw!r}")
+
+
+_ASCII_PROBES: tuple[tuple[str, str], ...] = (
+    (ascii_codec.IG_STATUS, r"[01] IG O(?:N|FF)"),
+    (ascii_codec.DEGAS_STATUS, r"[01] DG O(?:N|FF)"),
+    (ascii_codec.EMISSION_STATUS, r"\d\.\dMA EM"),
+    (ascii_codec.SHUTDOWN_CAUSE, r"[0-9A-F]{2} [A-Z][A-Z ]*"),
+)
+"""Status reads whose replies no other command gets (IGS and DGS are in the manual, SES and RS in
+two drivers); numeric reads (trip points, RDIG*) would look like pressures."""
+_BINARY_PROBES: tuple[Code, ...] = (Code.IG_STATUS, Code.READ_FILAMENT, Code.READ_EMISSION,
+                                    Code.READ_OVERPRESSURE, Code.READ_CG1_ANALOG, Code.READ_CG2_ANALOG)
+"""Binary replies carry their command code, so any read but the read-all will do (all in the manual)."""
+
+
+def _ascii_probes(address: int) -> tuple[Probe, ...]:
+    def probe(mnemonic: str, pattern: str) -> Probe:
+        text = re.compile(pattern)
+
+        def answers(frame: bytes) -> bool:
+            try:
+                reply = ascii_codec.decode_reply(frame, address)
+            except ProtocolError:
+                return False
+            return isinstance(reply, TextReply) and text.fullmatch(reply.text) is not None
+
+        return Probe(ascii_codec.encode_command(address, mnemonic), answers, ascii_codec.split_replies)
+
+    return tuple(probe(mnemonic, pattern) for mnemonic, pattern in _ASCII_PROBES)
+
+
+def _binary_probes(address: int) -> tuple[Probe, ...]:
+    def probe(code: Code) -> Probe:
+        def answers(frame: bytes) -> bool:
+            try:
+                binary_codec.decode_reply(frame, address, code)
+            except ProtocolError:
+                return False
+            return True
+
+        return Probe(binary_codec.encode_command(address, code), answers, binary_codec.split_replies)
+
+    return tuple(probe(code) for code in _BINARY_PROBES)
 
 
 def _unit_change(old: str, new: str, run: str) -> str:

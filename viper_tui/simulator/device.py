@@ -92,6 +92,7 @@ class GaugeStats:
     replies: int = 0  # replies sent whole
     dropped: int = 0  # replies swallowed by the flaky fault
     truncated: int = 0  # replies cut short by the flaky fault
+    late: int = 0  # replies held up by `late_fraction`
     last_arrival: float | None = None
     bad_frames: int = 0  # binary frames dropped for a bad CRC or an unknown command code
     wrong_baud: int = 0  # bytes that arrived at another line speed than the unit's (pty only)
@@ -188,6 +189,7 @@ class SimulatedGauge:
         self.flaky_fraction = scenario.flaky_fraction if opts.flaky_fraction is None else opts.flaky_fraction
         self.echo = scenario.echo if opts.echo is None else opts.echo
         self._flaky_rng = random.Random(f"flaky/{opts.seed}")
+        self._late_rng = random.Random(f"late/{opts.seed}")
         self.stats = GaugeStats()
         self.state = GaugeState(
             address=opts.address,
@@ -248,10 +250,18 @@ class SimulatedGauge:
             # The reply starts after the command is on the wire plus the latency, and not before
             # the previous reply has finished; it is complete after its own wire time.
             baud = self.state.baudrate
-            start = max(now + opts.wire_time(consumed, baud) + opts.reply_latency, self._line_free_at)
+            start = max(now + opts.wire_time(consumed, baud) + self._latency(), self._line_free_at)
             self._line_free_at = start + opts.wire_time(len(reply), baud)
             out.append(Transmission(reply, self._line_free_at - now))
         return out
+
+    def _latency(self) -> float:
+        """Seconds from a command to its reply: `reply_latency`, or `late_latency` (+ spread) for a held-up reply."""
+        opts = self.options
+        if opts.late_fraction and self._late_rng.random() < opts.late_fraction:
+            self.stats.late += 1
+            return opts.late_latency + self._late_rng.uniform(0.0, opts.late_spread)
+        return opts.reply_latency
 
     def _ascii_frames(self, data: bytes, now: float) -> list[tuple[int, bytes, bytes | None]]:
         """CR-terminated frames in the bytes so far: (bytes consumed up to its end, frame, reply)."""

@@ -50,6 +50,9 @@ class SimOptions:
 
     # Timing (PROTOCOL.md section 5: latency undocumented; clients see replies well within 100 ms).
     reply_latency: float = 0.005  # seconds from the command's CR to the first reply byte
+    late_fraction: float = 0.0  # share of replies (seeded) that come `late_latency` after their command instead
+    late_latency: float = 2.5  # a reply held up, as by a slow RS485-to-Ethernet gateway; later replies queue behind it
+    late_spread: float = 0.0  # a held-up reply comes late_latency plus up to this much more (uniform, seeded)
     simulate_wire_time: bool = True  # add the time the bytes need on the line at `baudrate`
     baudrate: int = DEFAULT_BAUDRATE
     min_spacing: float = MIN_COMMAND_SPACING  # the manual's minimum gap between commands
@@ -100,8 +103,12 @@ class SimOptions:
             problems.append(f"address {self.address} outside 00-FF")
         if not self.speed > 0:
             problems.append("speed must be positive")
-        if self.noise < 0 or self.reply_latency < 0 or self.reset_time < 0 or self.min_spacing < 0:
-            problems.append("noise, reply_latency, reset_time and min_spacing must not be negative")
+        if (self.noise < 0 or self.reply_latency < 0 or self.late_latency < 0 or self.late_spread < 0
+                or self.reset_time < 0 or self.min_spacing < 0):
+            problems.append("noise, reply_latency, late_latency, late_spread, reset_time and min_spacing "
+                            "must not be negative")
+        if not 0.0 <= self.late_fraction <= 1.0:
+            problems.append("late_fraction must be between 0 and 1")
         if self.baudrate not in SUPPORTED_BAUDRATES:
             problems.append(f"baudrate {self.baudrate} not one the gauge offers")
         if len(self.ig_off_value) != 8 or not self.ig_off_value.isascii():
