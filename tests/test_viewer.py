@@ -81,11 +81,13 @@ async def test_a_finished_file_is_shown_read_only(tmp_path):
 async def test_missing_values_and_earlier_tool_rows(tmp_path, upstream_file):
     app = viewer(upstream_file)  # five rows, no clock times: nothing to plot, values shown
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.follower.summary.samples == 5)
+        # The follower counts rows in its own thread before the app has handled them: wait for
+        # what the screen shows, not for the follower.
+        await wait_until(pilot, lambda: app.follower.summary.samples == 5
+                         and app.query_one("#readout-cg2 .value").value == "7.60E+02"
+                         and "ENDED" in str(app.query_one("#badges").render()))
         assert app.history.samples == 0
         assert app.query_one("#readout-ig .value").value == "2.50E-07"  # its values, though no status
-        assert app.query_one("#readout-cg2 .value").value == "7.60E+02"
-        assert "ENDED" in str(app.query_one("#badges").render())
         await pilot.press("q")
 
 
