@@ -5,7 +5,7 @@ import time
 import pytest
 
 from viper_tui.gauge import ConnectionChange, GaugeClient, GaugeError
-from viper_tui.protocol import ErrorReply, TextReply
+from viper_tui.protocol import ErrorReply, Pressure, TextReply
 from viper_tui.readings import Reading, Status
 from viper_tui.simulator import SimOptions, SimulatedGauge, TcpServer
 from viper_tui.transport import SerialTransport
@@ -180,3 +180,33 @@ def test_pressures_in_mbar_and_pa_are_not_taken_for_the_over_range_sentinel():
     assert reading_from_reply(OverRange(1.01e3), gauge_unit="MBAR", run_unit="MBAR").status is Status.OVER_RANGE
     assert reading_from_reply(OverRange(1.5e5), gauge_unit="PASCAL", run_unit="PASCAL").status is Status.OVER_RANGE
     assert reading_from_reply(Pressure(1.333224), gauge_unit="MBAR", run_unit="TORR").value == pytest.approx(1.0)
+
+
+# ---- Values no gauge channel can hold ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", ["-1.0E-05", "-9.9E+09"])
+@pytest.mark.parametrize("mnemonic, channel", [("RD", 0), ("RDCG1", 1), ("RDCG2", 2)])
+def test_a_negative_ascii_pressure_is_never_ok(serve_gauge, make_client, payload, mnemonic, channel):
+    client = make_client(serve_gauge(fixed_replies=((mnemonic, payload),)).path)
+    readings = client.read_all()
+    assert readings[channel].status is Status.GARBLED and payload in readings[channel].detail
+    assert all(r.status is Status.OK for i, r in enumerate(readings) if i != channel)  # still in step
+
+
+@pytest.mark.parametrize("payload", ["9.90E+09", "1.00E+09", "9.99E+99"])
+def test_a_convection_reading_of_1e9_or_more_is_over_range_not_ig_off(serve_gauge, make_client, payload):
+    client = make_client(serve_gauge(fixed_replies=(("RDCG1", payload), ("RDCG2", payload))).path)
+    ig, cg1, cg2 = client.read_all()
+    assert ig.status is Status.OK
+    assert cg1.status is cg2.status is Status.OVER_RANGE
+    assert payload in cg1.detail
+
+
+def test_binary_convection_sentinels_by_channel():
+    from viper_tui.gauge import reading_from_reply
+    from viper_tui.protocol import IonGaugeOff
+
+    assert reading_from_reply(IonGaugeOff(9.9e9), channel=0).status is Status.IG_OFF
+    assert reading_from_reply(IonGaugeOff(9.9e9), channel=1).status is Status.OVER_RANGE
+    assert reading_from_reply(Pressure(-1e-5), channel=2).status is Status.GARBLED

@@ -551,6 +551,7 @@ def test_on_command_hook_sees_every_frame():
         {"late_latency": -1},
         {"late_spread": -0.5},
         {"late_fraction": 1.5},
+        {"fixed_replies": (("RD", "1.234E-05"),)},
         {"baudrate": 12345},
         {"ig_off_value": "9.9E+09"},
         {"reply_hex_case": "mixed"},

@@ -172,9 +172,10 @@ class GaugeClient:
             status = Status.NO_REPLY if not raw.endswith(b"\r") else Status.GARBLED
             self._not_its_reply()
             return Reading(status, detail=exc.reason + ": " + repr(raw))
-        reading = reading_from_reply(reply, raw, self.gauge_unit, self.unit)
-        if reading.status is Status.GARBLED:  # a text where a pressure belongs: another command's reply
-            self._not_its_reply()
+        channel = ascii_codec.PRESSURE_COMMANDS.index(command)
+        reading = reading_from_reply(reply, raw, self.gauge_unit, self.unit, channel=channel)
+        if not isinstance(reply, (Pressure, OverRange, IonGaugeOff, ErrorReply)):
+            self._not_its_reply()  # a text where a pressure belongs: another command's reply
         return reading
 
     def _not_its_reply(self) -> None:
@@ -195,7 +196,8 @@ class GaugeClient:
             self._not_its_reply()
             return _same(Reading(Status.GARBLED, detail=exc.reason + ": " + repr(raw)))
         unit = self._binary_unit(reply.unit_code)
-        ig, cg1, cg2 = (reading_from_reply(value, raw, unit, self.unit) for value in reply.values)
+        ig, cg1, cg2 = (reading_from_reply(value, raw, unit, self.unit, channel=channel)
+                        for channel, value in enumerate(reply.values))
         return (ig, cg1, cg2)
 
     def _binary_unit(self, code: int) -> str:
@@ -322,21 +324,25 @@ class GaugeClient:
 
 
 def reading_from_reply(reply: Reply, raw: bytes = b"", gauge_unit: str = DEFAULT_UNIT,
-                       run_unit: str = DEFAULT_UNIT) -> Reading:
-    """Map a decoded pressure reply to a channel reading in the run's unit.
+                       run_unit: str = DEFAULT_UNIT, *, channel: int = 0) -> Reading:
+    """Map a decoded pressure reply to a reading of `channel` (0 IG, 1 CG1, 2 CG2) in the run's unit.
 
     The codecs classify against Torr thresholds; in another unit the over-range sentinel is the
-    literal 1.01E+03 (the gauge does not convert it) or anything at or above 1000 Torr.
+    literal 1.01E+03 (the gauge does not convert it) or anything at or above 1000 Torr. A negative
+    number is no pressure (the binary decoder refuses one too); 1E+09 or more is the IG-off
+    sentinel on the IG only: a convection gauge reading that much is over range.
     """
-    if isinstance(reply, (Pressure, OverRange)):
+    if isinstance(reply, (Pressure, OverRange, IonGaugeOff)):
         value = reply.value
+        if not value >= 0:
+            return Reading(Status.GARBLED, detail=f"negative pressure: {raw!r}")
         if value >= IG_OFF_THRESHOLD:
-            return Reading(Status.IG_OFF)
+            if channel == 0:
+                return Reading(Status.IG_OFF)
+            return Reading(Status.OVER_RANGE, detail=f"convection gauge sent {value:.2E}")
         if value == OVER_RANGE_VALUE or value / UNIT_PER_TORR[gauge_unit] >= OVER_RANGE_THRESHOLD:
             return Reading(Status.OVER_RANGE)
         return Reading.ok(convert_pressure(value, gauge_unit, run_unit))
-    if isinstance(reply, IonGaugeOff):
-        return Reading(Status.IG_OFF)
     if isinstance(reply, ErrorReply):
         return Reading(Status.ERROR_REPLY, detail=reply.text)
     return Reading(Status.GARBLED, detail=f"not a pressure: {raw!r}")

@@ -521,6 +521,9 @@ class SimulatedGauge:
         }
 
     def _dispatch(self, body: str, now: float) -> bytes | None:
+        for mnemonic, payload in self.options.fixed_replies:
+            if body == mnemonic:
+                return self._reply(payload)
         handler = self._commands.get(body)
         if handler is not None:
             return handler(now)

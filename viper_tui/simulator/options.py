@@ -87,6 +87,7 @@ class SimOptions:
     echo: bool | None = None  # echo every byte the host sends, as an RS485 adapter without suppression
     cg_off: tuple[int, ...] = ()  # convection gauges turned off on the front panel (1 and/or 2)
     ig_error: int = 0  # IG fault present at power-up: 0x01 OVPRS, 0x02 EMISS, 0x08 POWER, 0x20 ION C
+    fixed_replies: tuple[tuple[str, str], ...] = ()  # ASCII (mnemonic, payload): answered so whatever the state (a faulty unit)
 
     # Physics of the controller.
     ig_auto_on: float | None = 1.0e-3  # chamber Torr below which the IG switches itself on (None: never)
@@ -127,6 +128,8 @@ class SimOptions:
             problems.append("flaky_fraction must be between 0 and 1")
         if not set(self.cg_off) <= {1, 2}:
             problems.append("cg_off may only name gauges 1 and 2")
+        if any(len(payload) > 8 or not payload.isascii() for _, payload in self.fixed_replies):
+            problems.append("fixed_replies payloads must be at most 8 ASCII characters")
         if len(self.binary_unit_codes) != 3 or len(set(self.binary_unit_codes)) != 3 or not all(
             0 <= c <= 0xFF for c in self.binary_unit_codes
         ):
