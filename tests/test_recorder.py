@@ -137,3 +137,27 @@ def test_unplug_is_recorded_as_rows_and_events(recording, tmp_path):
         kinds = [k.decode() for k in f["events"]["kind"]]
     assert Status.DISCONNECTED in status and status[-1] == Status.OK
     assert "disconnect" in kinds and "reconnect" in kinds
+
+
+def test_at_interval_0_a_missing_adapter_is_recorded_at_the_reconnect_pace(recording, tmp_path):
+    """Not thousands of DISCONNECTED rows a second: one per reopen attempt (0.5 s, 1 s, 2 s ... apart)."""
+    recorder, server, samples, events = recording(interval=0.0)
+    thread = start(recorder)
+    wait_for(lambda: len(samples) >= 3)
+    server.unplug()
+    wait_for(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
+    lost = next(i for i, s in enumerate(samples) if s.readings[0].status is Status.DISCONNECTED)
+    time.sleep(2.0)  # attempts at +0.5 s and +1.5 s; the next at +3.5 s
+    during = len(samples) - lost
+    server.replug()
+    wait_for(lambda: samples[-1].readings[0].status is Status.OK)
+    recorder.stop()
+    thread.join(5)
+    assert during <= 4, f"{during} samples in 2 s with the adapter gone"
+    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
+        status = f["Status"][:, 0]
+        stamps = f["Timestamp"][:]
+    gone = np.flatnonzero(status == Status.DISCONNECTED)
+    assert 2 <= len(gone) <= 5
+    assert np.all(np.diff(stamps[gone]) >= 0.45)  # each row waited for the next reopen attempt
+    assert "reconnect" in [e.kind.value for e in events]

@@ -106,6 +106,18 @@ class GaugeClient:
         return self.transport.url
 
     @property
+    def min_sample_time(self) -> float:
+        """The shortest a sample can take on the bus: its commands min_delay apart."""
+        commands = len(ascii_codec.PRESSURE_COMMANDS) if self.protocol == ASCII else 1
+        return commands * self.transport.min_delay
+
+    def reconnect_in(self) -> float:
+        """Seconds until `read_all` next tries to reopen the port (0 while it is open)."""
+        if self.connected:
+            return 0.0
+        return max(0.0, self._next_attempt - self._clock())
+
+    @property
     def unit_name(self) -> str:
         """The run's unit as files and screens show it: Torr, mbar, Pa."""
         return UNIT_NAMES[self.unit]
