@@ -148,8 +148,10 @@ def test_an_interval_too_short_for_the_protocol_found_is_refused(tmp_path, serve
     server = serve_gauge(protocol="ascii")
     result = viper(gauge_conf(tmp_path, server.link), rec_conf(tmp_path, interval=0.1))
     assert result.returncode == 2
-    assert result.stderr.strip() == ("viper: interval: 0.1 s is shorter than the 0.15 s three ASCII reads need at "
-                                     "min_delay 0.05; use 0 for as fast as possible (the gauge answered in ascii)")
+    conf = tmp_path / "rec.conf"
+    assert result.stderr.strip() == (f"viper: {conf}: [Logging] interval: 0.1 s is shorter than the 0.15 s three "
+                                     "ASCII reads need at min_delay 0.05; use 0 for as fast as possible (the gauge "
+                                     "answered in ascii)")
     assert not (tmp_path / "data.h5").exists()
 
 
