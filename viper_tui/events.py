@@ -43,6 +43,7 @@ class EventKind(str, enum.Enum):
     ERROR = "error"  # something worth keeping that is not a channel status
     RECOVERY = "recovery"  # the store repaired what a crash left (partial rows completed)
     CONTROL = "control"  # a command sent to the gauge (IG on/off, degas, ...)
+    SUSPENDED = "suspended"  # VIPER did not run: computer suspended or process stopped (text: which, how long)
 
 
 @dataclass(frozen=True, slots=True)

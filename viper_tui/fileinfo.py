@@ -6,7 +6,10 @@ blocks, so a file of tens of millions of rows takes seconds and little memory.
 A gap is a step between consecutive rows of a run longer than 1.5 x the interval in effect (a
 run at interval 0, or the earlier tool's rows, use 1.5 x the run's median step), or a jump in
 the sample index (samples acquired but not written). Events between the two rows say why:
-pause/resume, disconnect/reconnect, overrun, interval change; a gap no event explains says so.
+suspended (VIPER did not run: process stopped, or the computer asleep), pause/resume,
+disconnect/reconnect, overrun, interval change; a gap no event explains says so. Timestamp runs
+on CLOCK_MONOTONIC, which stands still while the computer sleeps: across a `suspended` event the
+step in Time (the wall clock) is taken when it is the longer.
 The health says whether a crash left the file needing recovery (unequal dataset lengths,
 unfinished rows: the next recorder to open it completes them), what recovery was done (the
 ``recovery`` events), which runs ended without a stop event, and who holds the file now.
@@ -45,6 +48,7 @@ _STEP_SAMPLE = 4096  # steps used to estimate a run's typical step when its inte
 # Gap causes, in the order they are named; an event of one of these kinds between two rows
 # explains the gap between them.
 _CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("suspended", (EventKind.SUSPENDED.value,)),
     ("pause", (EventKind.PAUSE.value, EventKind.RESUME.value)),
     ("disconnect", (EventKind.DISCONNECT.value, EventKind.RECONNECT.value)),
     ("overrun", (EventKind.OVERRUN.value,)),
@@ -371,6 +375,12 @@ class _Scanner:
             return
         dt = np.diff(el)
         di = np.diff(idx)
+        run_events = self.events.get(rep.run)
+        asleep = None if run_events is None else run_events.by_kind.get(EventKind.SUSPENDED.value)
+        if asleep is not None:  # the computer slept: Timestamp did not count it, Time did
+            across = (np.searchsorted(asleep, idx[1:], "right") - np.searchsorted(asleep, idx[:-1], "right")) > 0
+            wall = np.diff(tm)
+            dt = np.where(across & np.isfinite(wall) & (wall > dt), wall, dt)
         valid = (idx[:-1] >= 0) & (idx[1:] >= 0) & np.isfinite(dt) & (dt >= 0)
         threshold = self._threshold(rep, idx, dt, valid)
         if threshold is None:
@@ -381,7 +391,6 @@ class _Scanner:
         if not where.size:
             return
         before, after = idx[where], idx[where + 1]
-        run_events = self.events.get(rep.run)
         labels = np.empty(where.size, dtype=object)
         labels[:] = ""
         if run_events is not None:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from .control import Action, ControlResult, perform
 from .events import Event, EventKind, event_text
+from .freeze import FreezeWatch
 from .gauge import GaugeClient
 from .readings import CHANNELS, Sample, Status
 
@@ -82,6 +83,7 @@ class Recorder:
         duration: int = 0,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
+        freeze_watch: FreezeWatch | None = None,
     ) -> None:
         self.gauge = gauge
         self.store = store
@@ -99,6 +101,8 @@ class Recorder:
         self.summary = RunSummary()
         self.next_due: float | None = None  # monotonic time of the next sample, for countdowns
         self._interval_changed = False
+        self._freezes = freeze_watch or FreezeWatch(clock)
+        self._frozen = 0.0  # seconds VIPER did not run since the last sample was due
 
     # ---- subscriptions and commands (any thread) ---------------------------------------------
 
@@ -137,6 +141,7 @@ class Recorder:
         self._start = self._clock()
         anchor, slot = self._start, 0  # sample slots are anchor + slot x interval
         last_due: float | None = None
+        self._freezes.start()
         try:
             self._emit(EventKind.START, f"{self.gauge.port}, address {self.gauge.address:02X}, "
                                         f"{self.gauge.describe()}, interval {self.interval:g} s")
@@ -149,7 +154,9 @@ class Recorder:
                 if outcome == "interval":  # effective from the slot after the last sample
                     anchor, slot = self._restart_slots(last_due)
                     continue
+                self._note_freezes()  # a stop while waiting: before the late sample
                 self._take_sample()
+                self._note_freezes()  # a stop while reading: after the sample it held up
                 last_due = due
                 if self.duration and self.summary.recorded >= self.duration:
                     self._stopping = f"{self.duration} recordings done"
@@ -164,6 +171,7 @@ class Recorder:
             self._publish_event(self._event(EventKind.ERROR, str(exc)))
             self._cancel_controls()
         finally:
+            self._freezes.stop()
             self.next_due = None
             self.summary.elapsed = self._clock() - self._start
             self.summary.reason = self._stopping
@@ -176,23 +184,27 @@ class Recorder:
         client next tries to reopen it (its backoff) and at least the protocol's shortest sample
         time later: a missing adapter is not thousands of DISCONNECTED rows a second.
         """
+        now = self._clock()
+        self._note_freezes()  # after reading the clock: a stop that made this sample late is found
+        frozen, self._frozen = self._frozen, 0.0
         if self.interval == 0:
             if self.gauge.connected:
                 return self._clock(), 0
             wait = max(self.gauge.min_sample_time, self.gauge.reconnect_in())
             return self._clock() + wait, 0  # clock read after the gauge's: never before its attempt
-        now = self._clock()
         sample_began = anchor + slot * self.interval
         slot += 1
         late = now - (anchor + slot * self.interval)
         if late > LATE_TOLERANCE * self.interval:
             skipped = math.ceil(late / self.interval)
             slot += skipped
-            self._emit(
-                EventKind.OVERRUN,
-                f"sample {self._next_index - 1} took {now - sample_began:.3f} s at interval "
-                f"{self.interval:g} s; skipped {skipped} slot{'s' if skipped > 1 else ''}",
-            )
+            slots = f"skipped {skipped} slot{'s' if skipped > 1 else ''}"
+            if frozen:  # not the sample's fault: see the suspended event
+                text = f"VIPER did not run for {frozen:.1f} s around sample {self._next_index - 1}; {slots}"
+            else:
+                text = (f"sample {self._next_index - 1} took {now - sample_began:.3f} s at interval "
+                        f"{self.interval:g} s; {slots}")
+            self._emit(EventKind.OVERRUN, text)
         return anchor, slot
 
     def _restart_slots(self, last_due: float | None) -> tuple[float, int]:
@@ -259,6 +271,12 @@ class Recorder:
                 return
             if command == "control" and arg[1] is not None:
                 arg[1](ControlResult(arg[0], False, f"not sent: the run stopped ({self._stopping})"))
+
+    def _note_freezes(self) -> None:
+        """A `suspended` event for each stretch VIPER did not run (computer asleep, process stopped)."""
+        for freeze in self._freezes.take():
+            self._frozen += freeze.stopped
+            self._emit(EventKind.SUSPENDED, freeze.text())
 
     def _gauge_events(self) -> None:
         """Port changes and notices the gauge client collected, as events."""
