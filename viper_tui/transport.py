@@ -13,8 +13,11 @@ flight can be taken for (the client supplies them, `Probe`). The gauge answers i
 the probe's reply is seen, every earlier reply has come or never will; the bytes before it are
 dropped and the held-back command goes out. Until then each command waits one timeout for the
 probe's reply and returns nothing, unsent. While no probe is answered (a gauge powered off, a cut
-line), probes of the different kinds take turns, one kind again only after PROBE_REUSE timeouts:
-a reply is misattributed only if it comes more than that late and every probe after it is lost.
+line), probes of the different kinds take turns, one kind again only after PROBE_REUSE timeouts.
+Only probes go out while the line is out of step, so even a probe's reply taken for a later probe
+of its kind (more than PROBE_REUSE timeouts late) can be followed only by probes' replies, none a
+pressure: the next sample has no value (GARBLED) and the line is out of step again. A pressure reply is
+never taken for a later command, however late, as long as the gauge answers in order.
 
 The port is opened with pyserial's `serial_for_url`, so a device
 path, a `/dev/serial/by-id/...` link, `socket://host:port` (RS485-to-Ethernet gateways) and
@@ -39,8 +42,9 @@ SPACING_MARGIN = 0.002
 """Added to min_delay: the gauge sees arrival times that jitter by a millisecond or so."""
 
 PROBE_REUSE = 10
-"""Timeouts before a probe of one kind is sent again: a reply later than this could be taken for it.
-With k kinds, an unanswered probe is followed by one of another kind every PROBE_REUSE / k timeouts."""
+"""Timeouts before a probe of one kind is sent again (a reply later than that is taken for the new
+one). With k kinds, an unanswered probe is followed by one of another kind every PROBE_REUSE / k
+timeouts: after an outage the line is in step again within that."""
 MAX_PENDING = 256
 """Unframed bytes kept while waiting for a probe's reply (noise cannot grow the buffer for ever)."""
 
