@@ -113,7 +113,9 @@ def test_unread_stdout_costs_lines_not_samples_and_says_so_when_it_drains(tmp_pa
     assert SUMMARY.fullmatch(ours[-1]), ours[-1]
     recorded, taken = map(int, SUMMARY.fullmatch(ours[-1]).groups())
     assert recorded == taken == rows_in(h5)
-    assert ours[0].startswith("# [0] [0.000 s] start: ") and EVENT.fullmatch(ours[-2]) and "stop: SIGTERM" in ours[-2]
+    # The start event's elapsed time is when it was written (a few ms in on a busy host).
+    assert re.match(r"# \[0\] \[\d+\.\d{3} s\] start: ", ours[0]), ours[0]
+    assert EVENT.fullmatch(ours[-2]) and "stop: SIGTERM" in ours[-2]
     # Every sample is either printed or named in a drop notice, in order, each once.
     seen: list[int] = []
     notices = 0
