@@ -16,11 +16,11 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from . import ascii_codec, binary_codec
-from .binary_codec import Code
-from .protocol import (
+from ..protocol import ascii_codec, binary_codec
+from ..protocol.binary_codec import Code
+from ..protocol.facts import (
     ASCII,
     BINARY,
     DEFAULT_UNIT,
@@ -38,16 +38,33 @@ from .protocol import (
     TextReply,
     convert_pressure,
 )
-from .readings import Reading, Status
+from ..readings import Reading, Status
 from .transport import Probe, SerialTransport
-
-if TYPE_CHECKING:
-    from .autodetect import Search
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
 HELD_BACK = "not sent: the gauge has not answered an earlier command, whose reply may still come"
 """Why a channel has no value while the line is out of step (see transport.py)."""
+
+
+class Found(Protocol):
+    """What a search found (a `detection.Detection`)."""
+
+    @property
+    def probed(self) -> bool: ...
+
+    def describe(self) -> str: ...
+
+
+class Search(Protocol):
+    """Detection still under way (a `detection.Search`): the client makes one probe per sample.
+
+    Only its shape is named here: detection drives the client, so the client does not import it.
+    """
+
+    def step(self, client: GaugeClient) -> Found | None: ...
+
+    def waiting_text(self) -> str: ...
 
 
 class GaugeError(Exception):

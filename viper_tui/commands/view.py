@@ -14,8 +14,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from .follower import FileFollower
-from .recorded import RecordedFileError
+from ..files.follower import FileFollower
+from ..files.recorded import RecordedFileError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -67,7 +67,7 @@ def serve_web(path: Path, port: int, max_sessions: int) -> int:
     server wants the token it prints and runs at most `max_sessions` viewers (webview.py).
     """
     try:
-        from .webview import GuardedServer
+        from ..ui.webview import GuardedServer
     except ImportError:
         print("viper view: --web needs textual-serve: pip install 'viper-tui[web]'", file=sys.stderr, flush=True)
         return EXIT_USAGE
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"viper view: {args.file}: needs a terminal (use `viper info` or `viper export` "
               "in scripts)", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    from .ui import MonitorInfo
-    from .ui.viewer import ViewerApp
+    from ..ui import MonitorInfo
+    from ..ui.viewer import ViewerApp
 
     runs = follower.state.runs
     last = runs[-1] if runs else None
