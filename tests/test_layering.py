@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+import viper_tui
+
 REPO = Path(__file__).resolve().parent.parent
-PACKAGE = REPO / "viper_tui"
+PACKAGE = Path(viper_tui.__file__).resolve().parent  # the checkout's, or the installed one (nix flake check)
 
 
 def module_names(root: Path) -> dict[str, Path]:

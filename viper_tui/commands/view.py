@@ -64,7 +64,7 @@ def serve_web(path: Path, port: int, max_sessions: int) -> int:
 
     textual-serve starts one process per browser tab with the command below: a viewer, which
     opens no serial port and never writes the file, so a tab can never start a recorder. The
-    server wants the token it prints and runs at most `max_sessions` viewers (webview.py).
+    server wants the token it prints and runs at most `max_sessions` viewers (ui/webview.py).
     """
     try:
         from ..ui.webview import GuardedServer
