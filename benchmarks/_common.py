@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 from viper_tui.link.client import GaugeClient
-from viper_tui.recording.recorder import Recorder
-from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-from viper_tui.recording.store import RunInfo, Store
 from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
+from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 
 
 def record(path: Path, *, interval: float, samples: int, scenario: str = "steady") -> tuple[Recorder, PtyServer]:

@@ -18,11 +18,11 @@ import h5py
 import numpy as np
 
 from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
-from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 from viper_tui.recording.store import RunInfo, Store
-from viper_tui.link.transport import SerialTransport
+from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from viper_tui.link.client import GaugeClient
-from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 from viper_tui.link.transport import SerialTransport
+from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

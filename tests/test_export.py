@@ -21,8 +21,8 @@ from store_writer_child import FIXTURE, T0, make_sample, read_rows, run_info
 from test_store_crash import acked, ready_run, start_child
 from viper_tui.commands import export
 from viper_tui.events import Event, EventKind
-from viper_tui.readings import Status
 from viper_tui.files.recorded import RecordedFile, status_name
+from viper_tui.readings import Status
 from viper_tui.recording.store import Store
 
 PRESSURES = ("Ionisation", "CG1", "CG2")

@@ -19,8 +19,8 @@ from conftest import sha256, viper_command
 from store_writer_child import FIXTURE, T0, make_sample, run_info
 from test_store_crash import acked, ready_run, start_child
 from viper_tui.commands import info as info_command
-from viper_tui.files import info as fileinfo
 from viper_tui.events import Event, EventKind
+from viper_tui.files import info as fileinfo
 from viper_tui.readings import Reading, Sample, Status
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store

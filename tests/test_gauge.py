@@ -5,10 +5,10 @@ import time
 import pytest
 
 from viper_tui.link.client import ConnectionChange, GaugeClient, GaugeError
+from viper_tui.link.transport import SerialTransport
 from viper_tui.protocol.facts import ErrorReply, Pressure, TextReply
 from viper_tui.readings import Reading, Status
 from viper_tui.simulator import SimOptions, SimulatedGauge, TcpServer
-from viper_tui.link.transport import SerialTransport
 
 
 def test_steady_chamber_reads_three_pressures(serve_gauge, make_client):

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from conftest import viper_command
-from viper_tui.files import info as fileinfo
 from viper_tui.events import EventKind
+from viper_tui.files import info as fileinfo
 from viper_tui.recording.freeze import FreezeWatch
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store

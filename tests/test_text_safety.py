@@ -29,9 +29,9 @@ from viper_tui.commands.console import ConsoleFrontEnd
 from viper_tui.events import EVENT_TEXT_BYTES, Event, EventKind, event_text
 from viper_tui.files.follower import FileFollower
 from viper_tui.recording.recorder import Recorder
-from viper_tui.text import csv_cell, terminal_safe
 from viper_tui.recording.store import EVENT_TEXT_BYTES as STORE_TEXT_BYTES
 from viper_tui.recording.store import Store
+from viper_tui.text import csv_cell, terminal_safe
 from viper_tui.ui import MonitorInfo
 from viper_tui.ui.screens import MarkScreen, TableScreen
 from viper_tui.ui.viewer import ViewerApp

@@ -10,9 +10,9 @@ import pytest
 from textual.widgets import Digits, Input, Log
 
 from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store
-from viper_tui.link.transport import SerialTransport
 from viper_tui.ui import MonitorInfo, ViperApp
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from viper_tui.ui.widgets import PressureChart

@@ -22,13 +22,13 @@ from pathlib import Path
 from .. import __version__
 from ..config import (AUTO, ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
-from .console import ConsoleFrontEnd
-from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
+from ..link.opening import PortError, detected_serial, open_gauge
 from ..protocol.facts import ASCII, PROTOCOLS, UNIT_NAMES
 from ..recording.recorder import Recorder
-from ..text import not_utf8, shown_bytes
 from ..recording.store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
-from ..link.opening import PortError, detected_serial, open_gauge
+from ..text import not_utf8, shown_bytes
+from .console import ConsoleFrontEnd
+from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
 SIMULATED_FILE = "viper-simulated.h5"
 

@@ -41,8 +41,8 @@ from typing import TextIO
 
 import numpy as np
 
-from ..text import csv_cell, terminal_safe
 from ..readings import CHANNELS, Status
+from ..text import csv_cell, terminal_safe
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
 
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")

@@ -26,8 +26,8 @@ import numpy as np
 
 from ..events import Event, EventKind
 from ..readings import Reading, Sample, Status
-from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
 from ..recording.recorder import RunSummary
+from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
 
 POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
 REPLAY = 200  # rows handed over as samples when the file is opened (the log pane's worth)

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..text import terminal_safe
 from ..events import EventKind
 from ..readings import CHANNELS, Status
+from ..text import terminal_safe
 from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
                        status_name)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from ..protocol import ascii_codec, binary_codec
 from ..protocol.binary_codec import Code
-from .client import GaugeClient, GaugeError
 from ..protocol.facts import ASCII, UNIT_NAMES, ErrorKind, ErrorReply, ProtocolError, Reply, TextReply
+from .client import GaugeClient, GaugeError
 
 
 class Action(enum.Enum):

@@ -90,8 +90,8 @@ from h5py import h5f, h5s
 
 from .. import __version__
 from ..events import Event, EventKind
-from .ordered_file import OrderedFile, UnsupportedFormat, superblock_eoa
 from ..readings import CHANNELS, Sample, Status, status_code_table
+from .ordered_file import OrderedFile, UnsupportedFormat, superblock_eoa
 
 __all__ = [
     "FileLayoutError",

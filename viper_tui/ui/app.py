@@ -25,8 +25,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
-from ..link.actions import Action, ControlResult
 from ..events import Event, EventKind
+from ..link.actions import Action, ControlResult
 from ..readings import CHANNELS, Sample, Status
 from ..recording.recorder import Recorder, RunSummary
 from ..text import event_line, sample_line, terminal_safe
