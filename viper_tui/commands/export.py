@@ -15,12 +15,7 @@ from typing import TextIO
 from ..files.export import export_events, export_rows
 from ..files.recorded import RecordedFile, RecordedFileError
 from .console import silence_stdout
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input: one line, exit 2."""
+from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
 
 def parse_time(text: str, option: str) -> float:

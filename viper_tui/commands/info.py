@@ -12,8 +12,7 @@ import sys
 from ..files.info import LISTED_EVENTS, LISTED_GAPS, analyse, render
 from ..files.recorded import RecordedFileError
 from .console import silence_stdout
-
-EXIT_OK, EXIT_USAGE = 0, 2
+from .exits import EXIT_OK, EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:

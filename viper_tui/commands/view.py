@@ -16,8 +16,7 @@ from pathlib import Path
 
 from ..files.follower import FileFollower
 from ..files.recorded import RecordedFileError
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
