@@ -149,3 +149,19 @@ def test_import_contract_can_fail(tmp_path, module, line, contract):
     assert result.returncode != 0, result.stdout + result.stderr
     broken = [text for text in result.stdout.splitlines() if text.endswith(" BROKEN")]
     assert any(text.startswith(contract) for text in broken), result.stdout
+
+
+def test_the_simulator_imports_only_the_protocol_layer():
+    graph = import_graph(PACKAGE)
+    outside = {(m, t) for m, targets in graph.items() if m.startswith("viper_tui.simulator")
+               for t in targets if not t.startswith(("viper_tui.simulator", "viper_tui.protocol"))}
+    assert outside <= {(m, "viper_tui") for m, _ in outside}  # viper_tui itself: only __version__
+
+
+def test_every_module_has_a_layer_in_the_contract():
+    import tomllib
+
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = {name.strip() for layer in contracts[0]["layers"] for name in layer.split("|")}
+    children = {".".join(m.split(".")[:2]) for m in module_names(PACKAGE)} - {"viper_tui"}
+    assert children - layers == {"viper_tui.__main__", "viper_tui.simulator"}
