@@ -153,6 +153,16 @@ class GaugeClient:
         how = " (auto)" if self.auto_detected else ""
         return f"{self.protocol.upper()} {self.transport.baudrate}{how}"
 
+    def start(self, found: Found | None, search: Search | None) -> None:
+        """Begin as the first detection left things: `found`, or a `search` still to make, or neither
+        (a fixed protocol that did not answer). The file is not open yet, so the run records in the
+        unit the gauge reports, and what detection noticed about units is no news."""
+        if found is not None:
+            self.auto_detected = found.probed
+        self.search = search
+        self.unit = self.gauge_unit
+        self.notices.clear()
+
     def connect(self) -> None:
         """The first open; raises OSError so the command line can report a bad port."""
         self.transport.open()

@@ -38,12 +38,8 @@ def open_gauge(serial: SerialConfig) -> tuple[GaugeClient, Detection | None]:
         client.close()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PortError(f"{where}: cannot open {serial.port}: {reason}") from None
-    if found is not None:
-        client.auto_detected = found.probed
-    elif serial.protocol == AUTO or serial.auto_baud:
-        client.search = Search(serial.protocol, serial.baudrate, serial.auto_baud)
-    client.unit = client.gauge_unit  # the file is not open yet: record in what the gauge reports
-    client.notices.clear()
+    searching = found is None and (serial.protocol == AUTO or serial.auto_baud)
+    client.start(found, Search(serial.protocol, serial.baudrate, serial.auto_baud) if searching else None)
     return client, found
 
 
