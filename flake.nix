@@ -35,6 +35,7 @@
         ps.pytest
         ps.hypothesis
         ps.pytest-asyncio
+        ps.import-linter
       ];
 
       # Built from PyPI wheels where nixpkgs lacks the version pyproject.toml needs. The hashes are
@@ -126,7 +127,7 @@
                   # The tests run in `checks` (they need the test tools and tmux).
                   doCheck = false;
                   pythonImportsCheck = [
-                    "viper_tui.cli"
+                    "viper_tui.commands.record"
                     "viper_tui.simulator.cli"
                     "viper_tui.ui"
                   ];

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from viper_tui.gauge import GaugeClient
-from viper_tui.recorder import Recorder
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-from viper_tui.store import RunInfo, Store
-from viper_tui.transport import SerialTransport
 
 
 def record(path: Path, *, interval: float, samples: int, scenario: str = "steady") -> tuple[Recorder, PtyServer]:

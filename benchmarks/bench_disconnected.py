@@ -17,12 +17,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from viper_tui.gauge import GaugeClient
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
 from viper_tui.readings import Status
-from viper_tui.recorder import Recorder
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-from viper_tui.store import RunInfo, Store
-from viper_tui.transport import SerialTransport
 
 
 def main() -> None:

@@ -25,11 +25,11 @@ import h5py
 import numpy as np
 
 from viper_tui import __version__
-from viper_tui.export import export_rows
-from viper_tui.fileinfo import analyse
+from viper_tui.files.export import export_rows
+from viper_tui.files.info import analyse
+from viper_tui.files.recorded import RecordedFile
 from viper_tui.readings import Reading, Sample, Status
-from viper_tui.recorded import RecordedFile
-from viper_tui.store import RunInfo, Store
+from viper_tui.recording.store import RunInfo, Store
 
 T0 = 1.7e9
 INTERVAL = 0.15

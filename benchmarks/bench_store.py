@@ -24,7 +24,7 @@ import numpy as np
 
 from viper_tui import __version__
 from viper_tui.readings import Reading, Sample, Status
-from viper_tui.store import RunInfo, Store
+from viper_tui.recording.store import RunInfo, Store
 
 RAW_ROW_BYTES = 4 + 8 * 5 + 4 + 3  # Index, Timestamp, 3 pressures, Time, Run, Status
 

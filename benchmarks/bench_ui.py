@@ -84,7 +84,7 @@ def memory(counts: tuple[int, ...] = (1_000, 100_000, 300_000)) -> list[float]:
     then stays: raw points fill at 4,096 samples, 10 s buckets at 86,400, 5 min buckets at 2.7 M.
     """
     from viper_tui.readings import Reading, Sample, Status
-    from viper_tui.recorder import Recorder
+    from viper_tui.recording.recorder import Recorder
     from viper_tui.ui import MonitorInfo, ViperApp
     from viper_tui.ui.app import SampleTaken
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from viper_tui.gauge import GaugeClient
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-from viper_tui.transport import SerialTransport
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from store_writer_child import FIXTURE, assert_run_rows, make_sample, read_rows, run_info
-from viper_tui.store import Store
+from viper_tui.recording.store import Store
 
 HERE = pathlib.Path(__file__).resolve().parent
 CHILD = HERE / "store_op_child.py"

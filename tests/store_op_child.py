@@ -16,7 +16,7 @@ import sys
 
 from store_writer_child import T0, make_sample, run_info
 from viper_tui.events import Event, EventKind
-from viper_tui.store import Store, StoreError
+from viper_tui.recording.store import Store, StoreError
 
 
 def say(text: str) -> None:

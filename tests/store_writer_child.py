@@ -27,7 +27,7 @@ import numpy as np
 
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import Reading, Sample, Status
-from viper_tui.store import RunInfo, Store, StoreError
+from viper_tui.recording.store import RunInfo, Store, StoreError
 
 T0 = 1.7e9
 

@@ -5,8 +5,8 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from viper_tui import ascii_codec as codec
-from viper_tui.protocol import (
+from viper_tui.protocol import ascii_codec as codec
+from viper_tui.protocol.facts import (
     ErrorKind,
     ErrorReply,
     IonGaugeOff,

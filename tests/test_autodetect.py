@@ -7,12 +7,12 @@ import pytest
 
 from conftest import viper_command
 
-from viper_tui.autodetect import BAUD_SCAN, Search, candidates, detect
 from viper_tui.events import EventKind
-from viper_tui.gauge import GaugeClient
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.detection import BAUD_SCAN, Search, candidates, detect
+from viper_tui.link.transport import SerialTransport
 from viper_tui.readings import Status
-from viper_tui.recorder import Recorder
-from viper_tui.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
 
 
 def client_for(port: str, timeout: float = 0.5) -> GaugeClient:

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viper_tui import binary_codec as codec
-from viper_tui.binary_codec import Code
-from viper_tui.protocol import IonGaugeOff, OverRange, Pressure, ProtocolError
+from viper_tui.protocol import binary_codec as codec
+from viper_tui.protocol.binary_codec import Code
+from viper_tui.protocol.facts import IonGaugeOff, OverRange, Pressure, ProtocolError
 
 
 def frame(hex_text: str) -> bytes:

@@ -19,7 +19,7 @@ from store_writer_child import make_sample, read_rows, run_info
 
 from viper_tui import __version__
 from viper_tui.readings import Status
-from viper_tui.store import CHUNK_ROWS, Store
+from viper_tui.recording.store import CHUNK_ROWS, Store
 
 
 def viper(*args: str, cwd: Path | None = None, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:

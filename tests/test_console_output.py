@@ -21,8 +21,8 @@ import h5py
 import pytest
 
 from conftest import viper_command
-from viper_tui.console import QUEUE_LINES
-from viper_tui.recorded import RecordedFile, RecordedFileError
+from viper_tui.commands.console import QUEUE_LINES
+from viper_tui.files.recorded import RecordedFile, RecordedFileError
 
 F_SETPIPE_SZ = 1031  # Linux fcntl: set a pipe's capacity
 FILLER = b"# filler\n"

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import viper_command
 
-from viper_tui.control import Action, ControlResult, perform
 from viper_tui.events import EventKind
-from viper_tui.gauge import GaugeClient
-from viper_tui.recorder import Recorder
-from viper_tui.store import RunInfo, Store
-from viper_tui.transport import SerialTransport
+from viper_tui.link.actions import Action, ControlResult, perform
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 
 FORMATS = ["ascii", "binary"]
 

@@ -19,11 +19,12 @@ import pytest
 from conftest import sha256, viper_command
 from store_writer_child import FIXTURE, T0, make_sample, read_rows, run_info
 from test_store_crash import acked, ready_run, start_child
-from viper_tui import export
+from viper_tui.commands import export as export_command
+from viper_tui.files import export
 from viper_tui.events import Event, EventKind
+from viper_tui.files.recorded import RecordedFile, status_name
 from viper_tui.readings import Status
-from viper_tui.recorded import RecordedFile, status_name
-from viper_tui.store import Store
+from viper_tui.recording.store import Store
 
 PRESSURES = ("Ionisation", "CG1", "CG2")
 TRICKY = 'valve "V3", opened\u2014p < 5\u00d710\u207b\u2076 Torr; line\nbreak'
@@ -101,7 +102,7 @@ def check_events(rows: list[list[str]], table: np.ndarray) -> None:
 
 
 def run_export(capsys, *args: str) -> str:
-    assert export.main([*args]) == 0
+    assert export_command.main([*args]) == 0
     return capsys.readouterr().out
 
 
@@ -240,7 +241,7 @@ def test_bad_options_are_one_line(tmp_path, capsys, args, message):
     path = tmp_path / "one.h5"
     with Store.open(path, run_info(), fsync=False) as s:
         s.append(make_sample(1, 0))
-    assert export.main([str(path), *args]) == 2
+    assert export_command.main([str(path), *args]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("viper export: ") and message in captured.err
@@ -252,9 +253,9 @@ def test_bad_files_and_output_onto_the_input(tmp_path, capsys):
     with Store.open(path, run_info(), fsync=False) as s:
         s.append(make_sample(1, 0))
     digest = sha256(path)
-    assert export.main([str(path), "-o", str(path)]) == 2
+    assert export_command.main([str(path), "-o", str(path)]) == 2
     assert "is the file being exported" in capsys.readouterr().err
     assert sha256(path) == digest
-    assert export.main([str(tmp_path / "missing.h5")]) == 2
+    assert export_command.main([str(tmp_path / "missing.h5")]) == 2
     err = capsys.readouterr().err
     assert err == f"viper export: {tmp_path / 'missing.h5'}: no such file\n"

@@ -18,11 +18,12 @@ import pytest
 from conftest import sha256, viper_command
 from store_writer_child import FIXTURE, T0, make_sample, run_info
 from test_store_crash import acked, ready_run, start_child
-from viper_tui import fileinfo
+from viper_tui.commands import info as info_command
 from viper_tui.events import Event, EventKind
+from viper_tui.files import info as fileinfo
 from viper_tui.readings import Reading, Sample, Status
-from viper_tui.recorder import Recorder
-from viper_tui.store import RunInfo, Store
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 
 OK = Reading.ok(1e-6)
 
@@ -85,7 +86,7 @@ def test_gaps_are_found_and_their_causes_named(tmp_path, capsys):
     assert report.health.state == "ok" and not report.health.problems
     assert report.event_kinds[EventKind.PAUSE.value] == 1 and report.event_count == 8
 
-    assert fileinfo.main([str(path)]) == 0
+    assert info_command.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert "Health:  OK" in out
     assert "gaps: 5 (" in out and "1 pause" in out and "1 overrun" in out
@@ -177,7 +178,7 @@ def test_info_on_recorded_runs_with_pause_unplug_and_overruns(recorded, tmp_path
     assert len(overruns) >= 2 and all(g.cause == "overrun" for g in overruns)
     assert report.health.state == "ok"
 
-    assert fileinfo.main([str(path), "--events"]) == 0
+    assert info_command.main([str(path), "--events"]) == 0
     out = capsys.readouterr().out
     assert out.count("\nRun ") == 2 and "Health:  OK" in out
     assert f"{len(kinds)} (all listed)" in out and "reconnect:" in out
@@ -213,7 +214,7 @@ def test_crash_left_unequal_lengths_then_recovery(tmp_path, capsys):
         f["Index"][n:] = [n, n + 1]
         f["Timestamp"].resize((n + 1,))
     digest = sha256(path)
-    assert fileinfo.main([str(path)]) == 0
+    assert info_command.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert "Health:  needs recovery" in out
     assert f"Rows:    {n} readable (Index {n + 2}, Timestamp {n + 1}, Ionisation {n}," in out
@@ -253,7 +254,7 @@ def test_file_being_recorded_now(tmp_path):
 def test_earlier_tool_file_as_json(tmp_path, capsys):
     path = tmp_path / "earlier.h5"
     shutil.copyfile(FIXTURE, path)
-    assert fileinfo.main([str(path), "--json"]) == 0
+    assert info_command.main([str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["layout"], data["upgraded"], data["rows"], data["unit"]) == (None, False, 5,
                                                                               "Torr")

@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from viper_tui.gauge import ConnectionChange, GaugeClient, GaugeError
-from viper_tui.protocol import ErrorReply, Pressure, TextReply
+from viper_tui.link.client import ConnectionChange, GaugeClient, GaugeError
+from viper_tui.link.transport import SerialTransport
+from viper_tui.protocol.facts import ErrorReply, Pressure, TextReply
 from viper_tui.readings import Reading, Status
 from viper_tui.simulator import SimOptions, SimulatedGauge, TcpServer
-from viper_tui.transport import SerialTransport
 
 
 def test_steady_chamber_reads_three_pressures(serve_gauge, make_client):
@@ -160,7 +160,7 @@ def test_binary_unknown_units_code_is_noticed_once(serve_gauge, make_client):
 
 
 def test_binary_control_query_checks_the_reply(serve_gauge, make_client):
-    from viper_tui.binary_codec import Code
+    from viper_tui.protocol.binary_codec import Code
 
     client = binary_client(make_client, serve_gauge(scenario="ig-off", protocol="binary"), timeout=0.2)
     assert client.binary_query(Code.IG_STATUS).data == b"\x00"
@@ -172,8 +172,8 @@ def test_binary_control_query_checks_the_reply(serve_gauge, make_client):
 
 
 def test_pressures_in_mbar_and_pa_are_not_taken_for_the_over_range_sentinel():
-    from viper_tui.gauge import reading_from_reply
-    from viper_tui.protocol import OverRange, Pressure
+    from viper_tui.link.client import reading_from_reply
+    from viper_tui.protocol.facts import OverRange, Pressure
 
     assert reading_from_reply(OverRange(1.10e3), gauge_unit="MBAR", run_unit="MBAR") == Reading.ok(1.10e3)
     assert reading_from_reply(OverRange(1.01325e5), gauge_unit="PASCAL", run_unit="PASCAL").value == 1.01325e5
@@ -204,8 +204,8 @@ def test_a_convection_reading_of_1e9_or_more_is_over_range_not_ig_off(serve_gaug
 
 
 def test_binary_convection_sentinels_by_channel():
-    from viper_tui.gauge import reading_from_reply
-    from viper_tui.protocol import IonGaugeOff
+    from viper_tui.link.client import reading_from_reply
+    from viper_tui.protocol.facts import IonGaugeOff
 
     assert reading_from_reply(IonGaugeOff(9.9e9), channel=0).status is Status.IG_OFF
     assert reading_from_reply(IonGaugeOff(9.9e9), channel=1).status is Status.OVER_RANGE

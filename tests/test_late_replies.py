@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import serial
 
-from viper_tui import ascii_codec, binary_codec
-from viper_tui.binary_codec import Code
-from viper_tui.gauge import GaugeClient
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.protocol import ascii_codec, binary_codec
+from viper_tui.protocol.binary_codec import Code
 from viper_tui.readings import Status
-from viper_tui.recorder import Recorder
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-from viper_tui.store import RunInfo, Store
-from viper_tui.transport import SerialTransport
 
 TIMEOUT = 1.0
 ASCII_READS = [ascii_codec.encode_command(1, c) for c in ascii_codec.PRESSURE_COMMANDS]

@@ -16,10 +16,10 @@ from conftest import sha256
 from store_writer_child import FIXTURE, ROW_NAMES, assert_run_rows, make_sample, read_rows, run_info
 from test_store_crash import acked, ready_run, start_child
 from viper_tui.events import Event, EventKind
-from viper_tui.readings import Status
-from viper_tui.recorded import (RecordedFile, RecordedFileError, Rows, fetch_new, lock_holder,
+from viper_tui.files.recorded import (RecordedFile, RecordedFileError, Rows, fetch_new, lock_holder,
                                 status_name)
-from viper_tui.store import Store
+from viper_tui.readings import Status
+from viper_tui.recording.store import Store
 
 LEGACY = ("Index", "Timestamp", "Ionisation", "CG1", "CG2")
 COLUMNS = {"Index": "index", "Timestamp": "elapsed", "Ionisation": "ig", "CG1": "cg1",

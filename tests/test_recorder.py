@@ -11,8 +11,8 @@ import pytest
 
 from viper_tui.events import EventKind
 from viper_tui.readings import Status
-from viper_tui.recorder import Recorder
-from viper_tui.store import RunInfo, Store
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 
 
 def run_info(port: str = "sim") -> RunInfo:

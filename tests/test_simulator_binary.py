@@ -9,14 +9,14 @@ import serial
 
 from conftest import Clock
 
-from viper_tui import binary_codec as codec
-from viper_tui.binary_codec import Code
-from viper_tui.gauge import GaugeClient
-from viper_tui.protocol import IonGaugeOff, OverRange, Pressure
-from viper_tui.recorder import Recorder
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.protocol import binary_codec as codec
+from viper_tui.protocol.binary_codec import Code
+from viper_tui.protocol.facts import IonGaugeOff, OverRange, Pressure
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-from viper_tui.store import RunInfo, Store
-from viper_tui.transport import SerialTransport
 
 
 def make(**options) -> tuple[SimulatedGauge, Clock]:

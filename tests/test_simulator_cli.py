@@ -126,8 +126,8 @@ def test_arguments_map_to_options():
 
 
 def test_serves_binary_at_the_chosen_baud_rate(tmp_path):
-    from viper_tui import binary_codec
-    from viper_tui.binary_codec import Code
+    from viper_tui.protocol import binary_codec
+    from viper_tui.protocol.binary_codec import Code
 
     link = tmp_path / "gauge"
     process, line = start("--link", str(link), "--format", "binary", "--baud", "9600", "--scenario", "ig-off")

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from conftest import Clock
 
-from viper_tui import ascii_codec as codec
-from viper_tui.protocol import IonGaugeOff, OverRange, Pressure, TextReply, TripPoint
+from viper_tui.protocol import ascii_codec as codec
+from viper_tui.protocol.facts import IonGaugeOff, OverRange, Pressure, TextReply, TripPoint
 from viper_tui.simulator import SCENARIOS, SimOptions, SimulatedGauge
 
 OK = b"*01 PROGM OK\r"

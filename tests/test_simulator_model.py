@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from viper_tui.protocol import OVER_RANGE_VALUE
+from viper_tui.protocol.facts import OVER_RANGE_VALUE
 from viper_tui.simulator import SCENARIOS
 from viper_tui.simulator.model import (
     CG_MAX,

@@ -20,7 +20,7 @@ from store_writer_child import (FIXTURE, ROW_BYTES, ROW_NAMES, assert_run_rows, 
                                 read_rows, run_info, sha256)
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import CHANNELS, Reading, Sample, Status, status_code_table
-from viper_tui.store import (FileLayoutError, FileLockedError, RunInfo, Store, StoreError,
+from viper_tui.recording.store import (FileLayoutError, FileLockedError, RunInfo, Store, StoreError,
                              StoreWriteError, check_layout)
 
 LEGACY = ("Index", "Timestamp", "Ionisation", "CG1", "CG2")

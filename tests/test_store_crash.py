@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from store_writer_child import FIXTURE, assert_run_rows, make_sample, read_rows, run_info
-from viper_tui.store import FileLockedError, Store, StoreWriteError
+from viper_tui.recording.store import FileLockedError, Store, StoreWriteError
 
 CHILD = pathlib.Path(__file__).with_name("store_writer_child.py")
 

@@ -17,11 +17,11 @@ import time
 import pytest
 
 from conftest import viper_command
-from viper_tui import fileinfo
 from viper_tui.events import EventKind
-from viper_tui.freeze import FreezeWatch
-from viper_tui.recorder import Recorder
-from viper_tui.store import RunInfo, Store
+from viper_tui.files import info as fileinfo
+from viper_tui.recording.freeze import FreezeWatch
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 
 
 def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:

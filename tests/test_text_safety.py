@@ -25,13 +25,13 @@ from textual.widgets import DataTable, Input, Log, Static
 from conftest import viper_command
 from store_writer_child import make_sample, run_info
 from test_ui_app import monitor, wait_until  # noqa: F401  (the monitor fixture)
-from viper_tui.console import ConsoleFrontEnd
+from viper_tui.commands.console import ConsoleFrontEnd
 from viper_tui.events import EVENT_TEXT_BYTES, Event, EventKind, event_text
-from viper_tui.follower import FileFollower
-from viper_tui.recorder import Recorder
-from viper_tui.safetext import csv_cell, terminal_safe
-from viper_tui.store import EVENT_TEXT_BYTES as STORE_TEXT_BYTES
-from viper_tui.store import Store
+from viper_tui.files.follower import FileFollower
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import EVENT_TEXT_BYTES as STORE_TEXT_BYTES
+from viper_tui.recording.store import Store
+from viper_tui.text import csv_cell, terminal_safe
 from viper_tui.ui import MonitorInfo
 from viper_tui.ui.screens import MarkScreen, TableScreen
 from viper_tui.ui.viewer import ViewerApp

@@ -4,12 +4,12 @@ import time
 
 import pytest
 
-from viper_tui import binary_codec
-from viper_tui.binary_codec import Code
-from viper_tui.gauge import HELD_BACK
+from viper_tui.link.client import HELD_BACK
+from viper_tui.link.transport import SerialTransport
+from viper_tui.protocol import binary_codec
+from viper_tui.protocol.binary_codec import Code
 from viper_tui.readings import Status
 from viper_tui.simulator import SimOptions, SimulatedGauge, TcpServer
-from viper_tui.transport import SerialTransport
 
 
 def open_transport(port: str, **kwargs) -> SerialTransport:

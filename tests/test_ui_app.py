@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from textual.widgets import Digits, Input, Log
 
-from viper_tui.gauge import GaugeClient
-from viper_tui.recorder import Recorder
-from viper_tui.store import RunInfo, Store
-from viper_tui.transport import SerialTransport
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
 from viper_tui.ui import MonitorInfo, ViperApp
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from viper_tui.ui.widgets import PressureChart
@@ -243,7 +243,7 @@ async def test_gauge_control_asks_sends_and_records(monitor):
 
 async def test_status_bar_follows_a_gauge_found_after_start(serve_gauge):
     """A gauge powered on after VIPER started (protocol = auto): searching, then what was found."""
-    from viper_tui.autodetect import Search
+    from viper_tui.link.detection import Search
 
     server = serve_gauge(protocol="binary")
     server.device.state.silent_until = float("inf")

@@ -16,9 +16,9 @@ import h5py
 from conftest import sha256, viper_command
 from store_writer_child import make_sample, run_info
 from viper_tui.events import Event, EventKind
-from viper_tui.follower import FileFollower
+from viper_tui.files.follower import FileFollower
 from viper_tui.readings import Status
-from viper_tui.store import Store
+from viper_tui.recording.store import Store
 from viper_tui.ui import MonitorInfo
 from viper_tui.ui.screens import HelpScreen, TableScreen
 from viper_tui.ui.viewer import ViewerApp

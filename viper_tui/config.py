@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from .protocol import ASCII, BINARY, DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES
+from .protocol.facts import ASCII, BINARY, DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES
 
 T = TypeVar("T")
 

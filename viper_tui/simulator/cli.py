@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ..protocol import PROTOCOLS, SUPPORTED_BAUDRATES
+from ..protocol.facts import PROTOCOLS, SUPPORTED_BAUDRATES
 from .device import SimulatedGauge
 from .model import SCENARIOS
 from .options import UNIT_FACTORS, SimOptions

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from .. import binary_codec
-from ..ascii_codec import CR, encode_reply, format_pressure, parse_command
-from ..binary_codec import Code
-from ..protocol import BINARY, OVER_RANGE_VALUE, SUPPORTED_BAUDRATES, ErrorKind, ProtocolError
+from ..protocol import binary_codec
+from ..protocol.ascii_codec import CR, encode_reply, format_pressure, parse_command
+from ..protocol.binary_codec import Code
+from ..protocol.facts import BINARY, OVER_RANGE_VALUE, SUPPORTED_BAUDRATES, ErrorKind, ProtocolError
 from .model import CG_MAX, ChamberModel, Pressures, convection_reading
 from .options import UNIT_FACTORS, SimOptions
 

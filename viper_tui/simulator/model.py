@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from ..protocol import OVER_RANGE_VALUE
+from ..protocol.facts import OVER_RANGE_VALUE
 
 CG_RESOLUTION = 1.0e-4
 """Below this a convection gauge cannot tell the pressure from zero, so it reads exactly 0."""

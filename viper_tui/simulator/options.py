@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..binary_codec import UNIT_CODES
-from ..protocol import (
+from ..protocol.binary_codec import UNIT_CODES
+from ..protocol.facts import (
     ASCII,
     DEFAULT_ADDRESS,
     DEFAULT_BAUDRATE,

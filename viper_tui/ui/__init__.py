@@ -1,4 +1,6 @@
-"""The full-screen Textual monitor."""
+"""The Textual front ends: the monitor (app), the viewer, their screens, widgets, history, theme
+(viper.tcss) and the web server for `viper view --web`. The only place that imports textual.
+"""
 
 from .app import MonitorInfo, ViperApp
 

@@ -25,12 +25,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
-from ..console import event_line, sample_line
-from ..control import Action, ControlResult
 from ..events import Event, EventKind
+from ..link.actions import Action, ControlResult
 from ..readings import CHANNELS, Sample, Status
-from ..recorder import Recorder, RunSummary
-from ..safetext import terminal_safe
+from ..recording.recorder import Recorder, RunSummary
+from ..text import event_line, sample_line, terminal_safe
 from .history import History
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from .widgets import PressureChart, Readout

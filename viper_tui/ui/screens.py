@@ -11,9 +11,9 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..control import Action
 from ..events import EVENT_TEXT_BYTES
-from ..safetext import terminal_safe
+from ..link.actions import Action
+from ..text import terminal_safe
 
 MAX_INTERVAL = 86400.0
 

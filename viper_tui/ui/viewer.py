@@ -21,10 +21,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Log, Static
 
-from ..console import event_line
 from ..events import Event, EventKind
-from ..follower import FileFollower
-from ..safetext import terminal_safe
+from ..files.follower import FileFollower
+from ..text import event_line, terminal_safe
 from .app import MonitorInfo, RunEnded, ViperApp, duration_text, human_size
 from .screens import HelpScreen, TableScreen
 from .widgets import PressureChart

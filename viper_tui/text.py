@@ -6,6 +6,9 @@ a newline inside a note could forge a sample line in a journal. So everything th
 text to a terminal or a log line goes through `terminal_safe`; the Textual screens also show it
 without markup (Text objects, ``markup=False``). A spreadsheet runs a cell that starts with ``=``
 as a formula, so CSV cells of free text go through `csv_cell`.
+
+The one-line forms of a sample and an event (`sample_line`, `event_line`) are here too: the headless
+console prints them and the monitor and the viewer show them, with the same words.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from __future__ import annotations
 import os
 import unicodedata
 
-__all__ = ["CSV_FORMULA_STARTS", "csv_cell", "not_utf8", "shown_bytes", "terminal_safe"]
+from .events import Event
+from .readings import CHANNELS, Sample, format_value
+
+__all__ = ["CSV_FORMULA_STARTS", "csv_cell", "event_line", "not_utf8", "sample_line", "shown_bytes",
+           "terminal_safe"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _ESCAPED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
@@ -75,3 +82,18 @@ def shown_bytes(text: str) -> str:
     except UnicodeEncodeError:  # a lone surrogate that was never a byte
         return terminal_safe(text)
     return terminal_safe(raw.decode("utf-8", "backslashreplace"))
+
+
+def sample_line(sample: Sample, unit: str = "Torr", *, recording: bool = True) -> str:
+    """`[12] [60.003 s] IG 1.53E-06  CG1 7.60E+02  CG2 NO REPLY  Torr`.
+
+    With `recording`, a sample that was not written (recording paused) says so.
+    """
+    values = "  ".join(f"{name} {format_value(r)}" for name, r in zip(CHANNELS, sample.readings))
+    line = f"[{sample.index}] [{sample.elapsed:.3f} s] {values}  {unit}"
+    return line + "  (not recorded)" if recording and not sample.recorded else line
+
+
+def event_line(event: Event) -> str:
+    """`# [12] [61.204 s] mark: valve V3 opened`; the text made safe for a terminal and a journal."""
+    return f"# [{event.index}] [{event.elapsed:.3f} s] {event.kind.value}: {terminal_safe(event.text)}"

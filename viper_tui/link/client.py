@@ -16,11 +16,11 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from . import ascii_codec, binary_codec
-from .binary_codec import Code
-from .protocol import (
+from ..protocol import ascii_codec, binary_codec
+from ..protocol.binary_codec import Code
+from ..protocol.facts import (
     ASCII,
     BINARY,
     DEFAULT_UNIT,
@@ -38,16 +38,33 @@ from .protocol import (
     TextReply,
     convert_pressure,
 )
-from .readings import Reading, Status
+from ..readings import Reading, Status
 from .transport import Probe, SerialTransport
-
-if TYPE_CHECKING:
-    from .autodetect import Search
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
 HELD_BACK = "not sent: the gauge has not answered an earlier command, whose reply may still come"
 """Why a channel has no value while the line is out of step (see transport.py)."""
+
+
+class Found(Protocol):
+    """What a search found (a `detection.Detection`)."""
+
+    @property
+    def probed(self) -> bool: ...
+
+    def describe(self) -> str: ...
+
+
+class Search(Protocol):
+    """Detection still under way (a `detection.Search`): the client makes one probe per sample.
+
+    Only its shape is named here: detection drives the client, so the client does not import it.
+    """
+
+    def step(self, client: GaugeClient) -> Found | None: ...
+
+    def waiting_text(self) -> str: ...
 
 
 class GaugeError(Exception):
@@ -135,6 +152,16 @@ class GaugeClient:
             return "protocol: searching"
         how = " (auto)" if self.auto_detected else ""
         return f"{self.protocol.upper()} {self.transport.baudrate}{how}"
+
+    def start(self, found: Found | None, search: Search | None) -> None:
+        """Begin as the first detection left things: `found`, or a `search` still to make, or neither
+        (a fixed protocol that did not answer). The file is not open yet, so the run records in the
+        unit the gauge reports, and what detection noticed about units is no news."""
+        if found is not None:
+            self.auto_detected = found.probed
+        self.search = search
+        self.unit = self.gauge_unit
+        self.notices.clear()
 
     def connect(self) -> None:
         """The first open; raises OSError so the command line can report a bad port."""

@@ -88,10 +88,10 @@ import h5py
 import numpy as np
 from h5py import h5f, h5s
 
-from . import __version__
-from .events import Event, EventKind
+from .. import __version__
+from ..events import Event, EventKind
+from ..readings import CHANNELS, Sample, Status, status_code_table
 from .ordered_file import OrderedFile, UnsupportedFormat, superblock_eoa
-from .readings import CHANNELS, Sample, Status, status_code_table
 
 __all__ = [
     "FileLayoutError",

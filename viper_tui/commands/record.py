@@ -19,28 +19,18 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__
-from .autodetect import Detection, Search, detect
-from .config import (AUTO, ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
+from .. import __version__
+from ..config import (AUTO, ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
+from ..link.opening import PortError, detected_serial, open_gauge
+from ..protocol.facts import ASCII, PROTOCOLS, UNIT_NAMES
+from ..recording.recorder import Recorder
+from ..recording.store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
+from ..text import not_utf8, shown_bytes
 from .console import ConsoleFrontEnd
-from .gauge import GaugeClient
-from .protocol import ASCII, PROTOCOLS, UNIT_NAMES
-from .recorder import Recorder
-from .safetext import not_utf8, shown_bytes
-from .store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
-from .transport import SerialTransport
+from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SIMULATED_FILE = "viper-simulated.h5"
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit 2."""
-
-
-class PortError(Exception):
-    """The configured port exists but cannot be opened (busy, permissions): exit 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +111,7 @@ def load_configs(args: argparse.Namespace) -> tuple[SerialConfig, LoggingConfig]
 @contextmanager
 def simulated_port(args: argparse.Namespace, serial: SerialConfig) -> Iterator[str]:
     """Serve the simulated gauge on a pseudo-terminal for the run; yields its path."""
-    from .simulator import SCENARIOS, PtyServer, SimOptions, SimulatedGauge
+    from ..simulator import SCENARIOS, PtyServer, SimOptions, SimulatedGauge
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"--scenario: {args.scenario!r} is not one of {', '.join(SCENARIOS)}")
@@ -137,44 +127,6 @@ def setting(flag_value: str | None, logging: LoggingConfig, key: str, flag: str)
     if flag_value is not None:
         return f"command line: --{flag}"
     return f"{logging.source}: [Logging] {key}" if logging.source else key
-
-
-def open_gauge(serial: SerialConfig) -> tuple[GaugeClient, Detection | None]:
-    """Open the port and find out how the gauge talks (PortError, UsageError if it cannot be opened).
-
-    A gauge that does not answer is no error: with `protocol = auto` (or `baudrate = auto`) the
-    client keeps probing during the run and the channels read NO REPLY until it answers; with a
-    fixed protocol it is used as configured. The run's unit is what the gauge reports (Torr if
-    nothing answered).
-    """
-    transport = SerialTransport(serial.port, baudrate=serial.baudrate, timeout=serial.timeout,
-                                min_delay=serial.min_delay)
-    fixed = serial.protocol if serial.protocol != AUTO else ASCII
-    client = GaugeClient(transport, serial.address, protocol=fixed)
-    where = f"{serial.source}: [Serial] port" if serial.source else "--port"
-    if "://" not in serial.port and not os.path.exists(serial.port):
-        raise UsageError(f"{where}: {serial.port} does not exist (is the adapter plugged in? see /dev/serial/by-id/)")
-    try:
-        client.connect()
-        found = detect(client, serial.protocol, serial.baudrate, serial.auto_baud)
-    except OSError as exc:
-        client.close()
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PortError(f"{where}: cannot open {serial.port}: {reason}") from None
-    if found is not None:
-        client.auto_detected = found.probed
-    elif serial.protocol == AUTO or serial.auto_baud:
-        client.search = Search(serial.protocol, serial.baudrate, serial.auto_baud)
-    client.unit = client.gauge_unit  # the file is not open yet: record in what the gauge reports
-    client.notices.clear()
-    return client, found
-
-
-def detected_serial(serial: SerialConfig, client: GaugeClient) -> SerialConfig:
-    """The [Serial] settings as found; the interval check is repeated for the protocol found."""
-    if client.search is not None:
-        return serial
-    return replace(serial, protocol=client.protocol, baudrate=client.transport.baudrate)
 
 
 def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool, unit: str = "Torr") -> Store:
@@ -219,7 +171,7 @@ def run_headless(recorder: Recorder, console: ConsoleFrontEnd) -> int:
 def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool,
                 release: Callable[[], None]) -> int:
     """The full-screen monitor; the caller prints the summary once the file is closed."""
-    from .ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
+    from ..ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 
     gauge = recorder.gauge
     info = MonitorInfo(port=serial.port, protocol=gauge.link_text(), unit=gauge.unit_name, address=serial.address_text,
@@ -253,10 +205,10 @@ def report(recorder: Recorder, logging: LoggingConfig, code: int,
 
 
 SUBCOMMANDS: dict[str, str] = {
-    "info": "viper_tui.fileinfo",
-    "export": "viper_tui.export",
-    "view": "viper_tui.viewer",
-    "gauge": "viper_tui.control",
+    "info": "viper_tui.commands.info",
+    "export": "viper_tui.commands.export",
+    "view": "viper_tui.commands.view",
+    "gauge": "viper_tui.commands.gauge",
 }
 """`viper NAME ...` runs that module's `main(argv)`. A word that is an existing file is a config
 file instead, so `viper GAUGE_CONF REC_CONF` keeps working whatever its files are called."""

@@ -14,17 +14,14 @@ The health says whether a crash left the file needing recovery (unequal dataset 
 unfinished rows: the next recorder to open it completes them), what recovery was done (the
 ``recovery`` events), which runs ended without a stop event, and who holds the file now.
 
-Exit codes: 0 report printed, 2 bad usage or a file that is not a readable VIPER file.
+The command itself (arguments, exit codes, printing) is commands/info.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import heapq
-import json
 import math
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,14 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from .console import silence_stdout
-from .safetext import terminal_safe
-from .events import EventKind
-from .readings import CHANNELS, Status
+from ..events import EventKind
+from ..readings import CHANNELS, Status
+from ..text import terminal_safe
 from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
                        status_name)
 
-EXIT_OK, EXIT_USAGE = 0, 2
 GAP_FACTOR = 1.5
 LISTED_GAPS = 10
 LISTED_EVENTS = 10
@@ -689,48 +684,3 @@ def render(report: FileReport, *, all_gaps: bool, all_events: bool) -> str:
     # Every line is made terminal-safe whole: marks, stop reasons, ports, hosts and paths come
     # from the file (or the command line) and must neither act on the terminal nor add lines.
     return "\n".join(map(terminal_safe, lines))
-
-
-# --- the command ------------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="viper info",
-        description="Describe a recorded VIPER file: runs, samples, time range, gaps and their "
-        "causes, missing values, events and the file's health. Read-only: safe while a recorder "
-        "writes the file.",
-        epilog="Example: viper info data/vacuum.h5 --events")
-    parser.add_argument("file", metavar="FILE.h5", help="a VIPER (or earlier VIPER tool) file")
-    parser.add_argument("--gaps", action="store_true",
-                        help=f"list every gap (default: the {LISTED_GAPS} longest)")
-    parser.add_argument("--events", action="store_true",
-                        help=f"list every event (default: the last {LISTED_EVENTS})")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as one JSON object, for scripts")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        report = analyse(args.file, all_gaps=args.gaps, all_events=args.events)
-    except RecordedFileError as exc:
-        print(f"viper info: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    try:
-        if args.json:
-            print(json.dumps(report.as_dict(), indent=1, allow_nan=False), flush=True)
-        else:
-            print(render(report, all_gaps=args.gaps, all_events=args.events), flush=True)
-    except BrokenPipeError:
-        silence_stdout()
-    return EXIT_OK
-
-
-
-
-if __name__ == "__main__":
-    sys.exit(main())

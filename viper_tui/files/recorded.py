@@ -37,8 +37,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .readings import CHANNELS, Status
-from .store import LAYOUT_VERSION
+from ..readings import CHANNELS, Status
+from ..recording.store import LAYOUT_VERSION
 
 __all__ = [
     "BLOCK_ROWS",

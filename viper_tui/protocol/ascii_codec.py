@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .protocol import (
+from .facts import (
     ErrorReply,
     ProtocolError,
     Reply,

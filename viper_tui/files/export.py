@@ -21,7 +21,7 @@ One line per row, in file order, with a header line::
 text; text is quoted as CSV needs). A text (or kind) that a spreadsheet would run as a formula,
 one starting with ``= + - @``, a tab or a line break (OWASP, "CSV Injection"), gets a leading
 ``'``: the spreadsheet shows the text as text; `viper info --json` gives the exact text. Written
-to a terminal, texts are also made terminal-safe (safetext.terminal_safe). ``--run N`` (repeatable), ``--since T`` and ``--until T``
+to a terminal, texts are also made terminal-safe (text.terminal_safe). ``--run N`` (repeatable), ``--since T`` and ``--until T``
 select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seconds; rows with
 ``since <= unix_time < until`` are kept, so rows without a time are left out by a time filter.
 
@@ -30,54 +30,25 @@ little memory, and a recorder may go on writing it meanwhile (the export stops a
 file held when it began). ``-o OUT`` writes OUT.partial and renames it when complete. A closed
 pipe (``| head``) ends the export quietly.
 
-Exit codes: 0 done, 2 bad usage or a file that is not a readable VIPER file, 1 a write failed.
+The command itself (arguments, exit codes, OUT.partial) is commands/export.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import math
-import os
-import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
 from typing import TextIO
 
 import numpy as np
 
-from .console import silence_stdout
-from .safetext import csv_cell, terminal_safe
-from .readings import CHANNELS, Status
-from .recorded import BLOCK_ROWS, RecordedFile, RecordedFileError, Rows, status_name
+from ..readings import CHANNELS, Status
+from ..text import csv_cell, terminal_safe
+from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
 EVENT_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s", "kind", "text")
 TIME_RANGE = (-62135596800.0, 253402300800.0)  # UNIX seconds of 0001-01-01 and 10000-01-01 UTC
 _WORDS = np.array([status_name(code) for code in range(256)], dtype=object)
-
-
-class UsageError(Exception):
-    """Bad input: one line, exit 2."""
-
-
-def parse_time(text: str, option: str) -> float:
-    """ISO-8601 (UTC unless a zone is given) or UNIX seconds, as UNIX seconds."""
-    try:
-        value = float(text)
-        if math.isfinite(value):
-            return value
-    except ValueError:
-        pass
-    try:
-        stamp = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{option}: {text!r} is not an ISO-8601 time (2026-01-02T03:04:05Z) "
-                         "or UNIX seconds") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.timestamp()
 
 
 def header(unit: str) -> list[str]:
@@ -196,99 +167,3 @@ def export_events(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = Non
         writer.writerow(row)
         written += 1
     return written
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="viper export",
-        description="Write a recorded VIPER file's rows (or events) as CSV: ISO-8601 UTC times,\n"
-        "one column per channel plus its status. Read-only: safe while a recorder writes it.",
-        epilog="Examples: viper export data/vacuum.h5 --csv -o vacuum.csv\n"
-        "          viper export data/vacuum.h5 --csv --run 3 --since 2026-01-02T08:00 | head\n"
-        "          viper export data/vacuum.h5 --csv --events",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", metavar="FILE.h5", help="a VIPER (or earlier VIPER tool) file")
-    parser.add_argument("--csv", action="store_true",
-                        help="CSV output (the only format, so the default)")
-    parser.add_argument("-o", "--output", metavar="OUT",
-                        help="write to OUT (default: standard output)")
-    parser.add_argument("--events", action="store_true",
-                        help="export the events table instead of the rows")
-    parser.add_argument("--run", type=int, action="append", metavar="N",
-                        help="only run N (repeat for several; 0: the earlier tool's rows)")
-    parser.add_argument("--since", metavar="T",
-                        help="only rows at or after T (ISO-8601, UTC unless a zone is given, "
-                        "or UNIX seconds)")
-    parser.add_argument("--until", metavar="T", help="only rows before T")
-    parser.add_argument("--missing", choices=("empty", "keep"), default="empty",
-                        help="a pressure whose status is not ok: an empty cell (default) or the "
-                        "stored missing value")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        since = parse_time(args.since, "--since") if args.since is not None else None
-        until = parse_time(args.until, "--until") if args.until is not None else None
-        if args.output and os.path.exists(args.output) and os.path.exists(args.file) and \
-                os.path.samefile(args.output, args.file):
-            raise UsageError(f"{args.output}: is the file being exported; choose another -o")
-        with RecordedFile(args.file) as rf:
-            if args.output:
-                return _to_file(rf, args, since, until)
-            try:
-                _write(rf, sys.stdout, args, since, until)
-                sys.stdout.flush()
-            except BrokenPipeError:
-                silence_stdout()
-            return EXIT_OK
-    except (UsageError, RecordedFileError) as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except KeyboardInterrupt:
-        return 130
-
-
-def _write(rf: RecordedFile, out: TextIO, args: argparse.Namespace, since: float | None,
-           until: float | None) -> int:
-    if args.events:
-        return export_events(rf, out, runs=args.run, since=since, until=until)
-    return export_rows(rf, out, runs=args.run, since=since, until=until,
-                       keep_missing=args.missing == "keep")
-
-
-def _to_file(rf: RecordedFile, args: argparse.Namespace, since: float | None,
-             until: float | None) -> int:
-    """Write OUT.partial, then rename: OUT is never left half-written."""
-    target = args.output
-    partial = f"{target}.partial"
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
-            _write(rf, out, args, since, until)
-        os.replace(partial, target)
-    except OSError as exc:
-        _remove(partial)
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        return _fail(f"{target}: cannot write: {reason}", EXIT_FAILURE)
-    except BaseException:
-        _remove(partial)
-        raise
-    return EXIT_OK
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"viper export: {message}", file=sys.stderr, flush=True)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

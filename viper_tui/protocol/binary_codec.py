@@ -16,7 +16,7 @@ import math
 import struct
 from dataclasses import dataclass
 
-from .protocol import IonGaugeOff, OverRange, Pressure, ProtocolError, classify_pressure
+from .facts import IonGaugeOff, OverRange, Pressure, ProtocolError, classify_pressure
 
 COMMAND_START = 0x21  # "!"
 REPLY_START = 0x2A  # "*"

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .events import Event, EventKind
-from .readings import Reading, Sample, Status
+from ..events import Event, EventKind
+from ..readings import Reading, Sample, Status
+from ..recording.recorder import RunSummary
 from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
-from .recorder import RunSummary
 
 POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
 REPLAY = 200  # rows handed over as samples when the file is opened (the log pane's worth)

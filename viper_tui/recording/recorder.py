@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .control import Action, ControlResult, perform
-from .events import Event, EventKind, event_text
+from ..events import Event, EventKind, event_text
+from ..link.actions import Action, ControlResult, perform
+from ..link.client import GaugeClient
+from ..readings import CHANNELS, Sample, Status
 from .freeze import FreezeWatch
-from .gauge import GaugeClient
-from .readings import CHANNELS, Sample, Status
 
 LATE_TOLERANCE = 0.1
 """A slot counts as missed when the sample would start more than this fraction of an interval late."""

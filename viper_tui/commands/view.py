@@ -14,10 +14,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from .follower import FileFollower
-from .recorded import RecordedFileError
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from ..files.follower import FileFollower
+from ..files.recorded import RecordedFileError
+from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,10 +63,10 @@ def serve_web(path: Path, port: int, max_sessions: int) -> int:
 
     textual-serve starts one process per browser tab with the command below: a viewer, which
     opens no serial port and never writes the file, so a tab can never start a recorder. The
-    server wants the token it prints and runs at most `max_sessions` viewers (webview.py).
+    server wants the token it prints and runs at most `max_sessions` viewers (ui/webview.py).
     """
     try:
-        from .webview import GuardedServer
+        from ..ui.webview import GuardedServer
     except ImportError:
         print("viper view: --web needs textual-serve: pip install 'viper-tui[web]'", file=sys.stderr, flush=True)
         return EXIT_USAGE
@@ -96,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"viper view: {args.file}: needs a terminal (use `viper info` or `viper export` "
               "in scripts)", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    from .ui import MonitorInfo
-    from .ui.viewer import ViewerApp
+    from ..ui import MonitorInfo
+    from ..ui.viewer import ViewerApp
 
     runs = follower.state.runs
     last = runs[-1] if runs else None

@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import AUTO
-from .protocol import ASCII, BINARY, DEFAULT_BAUDRATE, UNIT_NAMES
+from ..config import AUTO
+from ..protocol.facts import ASCII, BINARY, DEFAULT_BAUDRATE, UNIT_NAMES
 
 if TYPE_CHECKING:
-    from .gauge import GaugeClient
+    from .client import GaugeClient
 
 PROBE_TIMEOUT = 0.3
 """Seconds a probe waits at most (less if the configured timeout is shorter). Working clients see

@@ -2,7 +2,7 @@
 
 Lines are written one by one so `tee`, `journalctl` and a pipe see each sample as it is taken.
 No colour or cursor codes: this is what runs under systemd, cron and nohup. Event texts (marks
-above all) go through safetext.terminal_safe, so a note can neither act on the terminal nor
+above all) go through text.terminal_safe, so a note can neither act on the terminal nor
 forge a line.
 
 Output never holds up acquisition. A stdout nobody reads (`viper ... | less` left paused,
@@ -25,9 +25,9 @@ import threading
 from dataclasses import dataclass
 from typing import TextIO
 
-from .events import Event
-from .readings import CHANNELS, Sample, format_value
-from .safetext import terminal_safe
+from ..events import Event
+from ..readings import Sample
+from ..text import event_line, sample_line
 
 QUEUE_LINES = 32
 """Lines waiting for a stalled stdout before more are dropped; the pipe itself holds the rest."""
@@ -36,21 +36,6 @@ DRAIN_SECONDS = 1.0
 STDERR_SECONDS = 0.5
 """How long it waits for stderr (which may be stalled too: the same terminal, the same journal)."""
 _BATCH_BYTES = select.PIPE_BUF  # one write of whole lines: a pipe takes it all or nothing
-
-
-def sample_line(sample: Sample, unit: str = "Torr", *, recording: bool = True) -> str:
-    """`[12] [60.003 s] IG 1.53E-06  CG1 7.60E+02  CG2 NO REPLY  Torr`.
-
-    With `recording`, a sample that was not written (recording paused) says so.
-    """
-    values = "  ".join(f"{name} {format_value(r)}" for name, r in zip(CHANNELS, sample.readings))
-    line = f"[{sample.index}] [{sample.elapsed:.3f} s] {values}  {unit}"
-    return line + "  (not recorded)" if recording and not sample.recorded else line
-
-
-def event_line(event: Event) -> str:
-    """`# [12] [61.204 s] mark: valve V3 opened`; the text made safe for a terminal and a journal."""
-    return f"# [{event.index}] [{event.elapsed:.3f} s] {event.kind.value}: {terminal_safe(event.text)}"
 
 
 @dataclass

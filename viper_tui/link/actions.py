@@ -5,21 +5,20 @@ for a gauge problem. A refusal (`?01 INVALID`, or in binary an IG that stays off
 such, with the likely reason. Degas, the shutdown cause and the firmware version have no known
 binary command (two manual pages were not found, PROTOCOL.md 4.4): in binary they are refused with
 that explanation. During a run, actions go through `Recorder.control` so they take turns with the
-samples and each one is an event in the file; `viper gauge ...` does one action and exits.
+samples and each one is an event in the file; `viper gauge ...` (commands/gauge.py) does one
+action and exits.
 """
 
 from __future__ import annotations
 
-import argparse
 import enum
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import ascii_codec, binary_codec
-from .binary_codec import Code
-from .gauge import GaugeClient, GaugeError
-from .protocol import ASCII, UNIT_NAMES, ErrorKind, ErrorReply, ProtocolError, Reply, TextReply
+from ..protocol import ascii_codec, binary_codec
+from ..protocol.binary_codec import Code
+from ..protocol.facts import ASCII, UNIT_NAMES, ErrorKind, ErrorReply, ProtocolError, Reply, TextReply
+from .client import GaugeClient, GaugeError
 
 
 class Action(enum.Enum):
@@ -223,55 +222,3 @@ def _read_byte(client: GaugeClient, code: int) -> int:
 
 def _ig_on(client: GaugeClient) -> bool:
     return _read_byte(client, Code.IG_STATUS) == binary_codec.IG_ON_STATUS
-
-
-# ---- `viper gauge ...` --------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="viper gauge",
-        description="Do one thing at the gauge and exit: " + ", ".join(a.value for a in Action) + ".",
-        epilog="Examples: viper gauge configs/gauge/example-gauge.conf status\n"
-        "          viper gauge --port /dev/ttyUSB0 --protocol binary ig-on",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("words", nargs="+", metavar="[GAUGE_CONF] ACTION",
-                        help="the [Serial] file (optional) and the action")
-    parser.add_argument("--port", help="serial device or URL (overrides the config file)")
-    parser.add_argument("--address", help="gauge address, two hex digits (00-FF)")
-    parser.add_argument("--protocol", help="ascii, binary or auto (default: the config file's, else auto)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PortError, UsageError, open_gauge
-    from .config import ConfigError, LoggingConfig, SerialConfig, load_serial, override
-
-    args = build_parser().parse_args(argv)
-    try:
-        if len(args.words) > 2:
-            raise UsageError("expected [GAUGE_CONF] ACTION")
-        *conf, word = args.words
-        try:
-            action = Action(word.lower())
-        except ValueError:
-            raise UsageError(f"{word!r} is not an action: {', '.join(a.value for a in Action)}") from None
-        serial = load_serial(conf[0]) if conf else SerialConfig()
-        serial, _ = override(serial, LoggingConfig(), port=args.port, address=args.address, protocol=args.protocol)
-        client, found = open_gauge(serial)
-    except (ConfigError, UsageError) as exc:
-        print(f"viper gauge: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PortError as exc:
-        print(f"viper gauge: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    try:
-        if found is None and client.search is not None:
-            print(f"viper gauge: {client.describe()}", file=sys.stderr)
-            return EXIT_FAILURE
-        result = perform(client, action)
-    finally:
-        client.close()
-    print(result.line(), file=sys.stdout if result.ok else sys.stderr)
-    return EXIT_OK if result.ok else EXIT_FAILURE
