@@ -66,7 +66,7 @@ def make_client() -> Iterator[Callable[..., GaugeClient]]:
     """Open gauge clients on a port; closed at the end of the test."""
     clients: list[GaugeClient] = []
 
-    def make(port: str, address: int = 1, timeout: float = 0.5, min_delay: float = 0.05) -> GaugeClient:
+    def make(port: str, address: int = 1, timeout: float = 2.0, min_delay: float = 0.05) -> GaugeClient:
         client = GaugeClient(SerialTransport(port, timeout=timeout, min_delay=min_delay), address)
         client.connect()
         clients.append(client)
