@@ -130,7 +130,7 @@ def test_actions_have_command_line_words():
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_recorder_control_sends_between_samples_and_records_an_event(tmp_path, serve_gauge, fmt):
     server = serve_gauge(protocol=fmt, scenario="ig-off")
-    client = GaugeClient(SerialTransport(server.path, timeout=0.5), 1, protocol=fmt)
+    client = GaugeClient(SerialTransport(server.path, timeout=2.0), 1, protocol=fmt)
     client.connect()
     path = tmp_path / "run.h5"
     run = RunInfo(start_time=time.time(), port=server.path, address="01", protocol=fmt, interval=0.1, host="test",

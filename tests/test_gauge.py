@@ -83,7 +83,7 @@ def test_socket_url_reaches_a_gateway():
     server = TcpServer(SimulatedGauge(SimOptions(scenario="steady")))
     server.start()
     try:
-        client = GaugeClient(SerialTransport(server.url, timeout=0.5), 1)
+        client = GaugeClient(SerialTransport(server.url, timeout=2.0), 1)
         client.connect()
         try:
             assert client.read_all()[0].status is Status.OK
@@ -162,7 +162,7 @@ def test_binary_unknown_units_code_is_noticed_once(serve_gauge, make_client):
 def test_binary_control_query_checks_the_reply(serve_gauge, make_client):
     from viper_tui.protocol.binary_codec import Code
 
-    client = binary_client(make_client, serve_gauge(scenario="ig-off", protocol="binary"), timeout=0.2)
+    client = binary_client(make_client, serve_gauge(scenario="ig-off", protocol="binary"), timeout=0.5)
     assert client.binary_query(Code.IG_STATUS).data == b"\x00"
     with pytest.raises(GaugeError, match="ASCII command"):
         client.query("IGS")

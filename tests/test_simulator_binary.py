@@ -248,7 +248,7 @@ def test_the_same_recording_in_ascii_and_in_binary_gives_the_same_values(tmp_pat
     columns = {}
     for fmt in ("ascii", "binary"):
         with PtyServer(SimulatedGauge(SimOptions(protocol=fmt, scenario="steady", seed=7))) as server:
-            client = GaugeClient(SerialTransport(server.path, timeout=0.5), 1, protocol=fmt)
+            client = GaugeClient(SerialTransport(server.path, timeout=2.0), 1, protocol=fmt)
             client.connect()
             run = RunInfo(start_time=time.time(), port=server.path, address="01", protocol=fmt, interval=0,
                           host="test", version="test", gauge_config="", recording_config="")

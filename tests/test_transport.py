@@ -153,7 +153,7 @@ def test_a_late_binary_reply_is_drained(serve_gauge):
 
 def test_the_line_speed_can_change_on_the_open_port(serve_gauge):
     server = serve_gauge(baudrate=9600)
-    transport = open_transport(server.path, timeout=0.2)
+    transport = open_transport(server.path, timeout=0.5)
     try:
         assert transport.transact(b"#01VER\r") == b""  # 19200: the unit at 9600 hears noise
         transport.set_baudrate(9600)

@@ -25,7 +25,7 @@ def monitor(tmp_path, serve_gauge):
 
     def build(interval: float = 0.2, **sim):
         server = serve_gauge(**sim)
-        client = GaugeClient(SerialTransport(server.link, timeout=0.3), 1)
+        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
         client.connect()
         path = tmp_path / "monitor.h5"
         store = Store.open(path, RunInfo(time.time(), server.link, "01", "ascii", interval, "test", "test",
