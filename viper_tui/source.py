@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .events import Event
 from .readings import CHANNELS, Sample, Status
@@ -44,6 +44,7 @@ class RunSummary:
         )
 
 
+@runtime_checkable
 class Source(Protocol):
     """Samples and events for a front end: a Recorder, a FileFollower."""
 

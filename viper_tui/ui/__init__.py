@@ -3,6 +3,7 @@ screens, widgets, history, theme (viper.tcss) and the web server for `viper view
 place that imports textual.
 """
 
-from .app import MonitorInfo, ViperApp
+from .app import ViperApp
+from .base import MonitorInfo
 
 __all__ = ["MonitorInfo", "ViperApp"]
