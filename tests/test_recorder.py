@@ -13,6 +13,7 @@ from viper_tui.events import EventKind
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store
+from viper_tui.source import Source
 
 
 def run_info(port: str = "sim") -> RunInfo:
@@ -51,6 +52,11 @@ def wait_for(predicate, timeout=10.0):
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_a_recorder_is_a_source(recording):
+    recorder, _server, _samples, _events = recording()
+    assert isinstance(recorder, Source)
 
 
 def test_duration_counts_recordings_on_a_fixed_cadence(recording, tmp_path):

@@ -19,7 +19,9 @@ from viper_tui.events import Event, EventKind
 from viper_tui.files.follower import FileFollower
 from viper_tui.readings import Status
 from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo
+from viper_tui.source import Source
+from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.base import BaseApp
 from viper_tui.ui.screens import HelpScreen, TableScreen
 from viper_tui.ui.viewer import ViewerApp
 from viper_tui.ui.widgets import PressureChart
@@ -48,6 +50,13 @@ def viewer(path, **kwargs) -> ViewerApp:
     follower = FileFollower(path, **kwargs)
     follower.check()
     return ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+
+
+def test_the_follower_is_a_source_and_the_viewer_is_not_the_monitor(tmp_path):
+    app = viewer(recorded_file(tmp_path / "done.h5"))
+    assert isinstance(app.follower, Source)
+    assert not isinstance(app, ViperApp) and isinstance(app, BaseApp)
+    assert "_log" not in vars(ViewerApp) and "_log" not in vars(BaseApp)  # Textual's App._log stays its own
 
 
 async def test_a_finished_file_is_shown_read_only(tmp_path):

@@ -1,10 +1,10 @@
 """Plays a recorded file to a front end as a recorder would: what it holds, then what is added.
 
-`viper view` shows a file in the same monitor that records. The monitor talks to a recorder
-(subscribe, run in a thread, stop, interval); this class offers the same face for a file. It
-never writes the file and never holds it open between polls (recorded.py opens with HDF5 locking
-off and closes at once), so the recorder writing it can restart or reopen it at any time, and
-any number of viewers can follow one file.
+`viper view` shows a file on the same screen that records. Both apps read a Source (source.py:
+subscribe, run in a thread, stop, summary); a recorder is one, this class is the one for a file.
+It never writes the file and never holds it open between polls (recorded.py opens with HDF5
+locking off and closes at once), so the recorder writing it can restart or reopen it at any time,
+and any number of viewers can follow one file.
 
 The file's rows arrive in blocks of arrays (`on_block`), which the monitor folds into its history
 in one go; the last `replay` rows and then every new row arrive as samples (`on_sample`), as from
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..events import Event, EventKind
 from ..readings import Reading, Sample, Status
-from ..recording.recorder import RunSummary
+from ..source import EventListener, RunSummary, SampleListener
 from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
 
 POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
@@ -86,7 +86,7 @@ class FileState:
 
 
 class FileFollower:
-    """Recorder-like source over a recorded file. `run()` blocks; call it from a thread."""
+    """A Source (source.py) over a recorded file. `run()` blocks; call it from a thread."""
 
     paused = False
     next_due: float | None = None
@@ -98,8 +98,8 @@ class FileFollower:
         self.state = FileState()
         self.summary = RunSummary(reason="viewer closed")
         self._stop = threading.Event()
-        self._sample_listeners: list[Callable[[Sample], None]] = []
-        self._event_listeners: list[Callable[[Event], None]] = []
+        self._sample_listeners: list[SampleListener] = []
+        self._event_listeners: list[EventListener] = []
         self._block_listeners: list[BlockListener] = []
         self._history_listeners: list[HistoryListener] = []
 
@@ -117,8 +117,7 @@ class FileFollower:
         with RecordedFile(self.path) as rf:
             self.state.runs = rf.runs()
 
-    def subscribe(self, on_sample: Callable[[Sample], None] | None = None,
-                  on_event: Callable[[Event], None] | None = None) -> None:
+    def subscribe(self, on_sample: SampleListener | None = None, on_event: EventListener | None = None) -> None:
         if on_sample:
             self._sample_listeners.append(on_sample)
         if on_event:

@@ -16,15 +16,14 @@ from __future__ import annotations
 import math
 import queue
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..events import Event, EventKind, event_text
 from ..link.actions import Action, ControlResult, perform
 from ..link.client import GaugeClient
-from ..readings import CHANNELS, Sample, Status
+from ..readings import Sample
+from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
 
 LATE_TOLERANCE = 0.1
@@ -38,33 +37,7 @@ class SampleStore(Protocol):
     def add_event(self, event: Event) -> None: ...
 
 
-SampleListener = Callable[[Sample], None]
-EventListener = Callable[[Event], None]
 ControlCallback = Callable[[ControlResult], None]
-
-
-@dataclass
-class RunSummary:
-    """What a run did, for the one summary line at the end."""
-
-    samples: int = 0
-    recorded: int = 0
-    elapsed: float = 0.0
-    reason: str = ""
-    failed: bool = False
-    statuses: list[Counter[Status]] = field(default_factory=lambda: [Counter() for _ in CHANNELS])
-
-    def line(self, target: str) -> str:
-        parts = []
-        for name, counts in zip(CHANNELS, self.statuses):
-            ok = counts.get(Status.OK, 0)
-            others = ", ".join(f"{n} {s.word.lower()}" for s, n in counts.most_common() if s is not Status.OK)
-            parts.append(f"{name} {ok} ok" + (f" ({others})" if others else ""))
-        return (
-            f"{self.recorded} of {self.samples} samples recorded {target} in {self.elapsed:.1f} s; "
-            + "; ".join(parts)
-            + f". Stopped: {self.reason}."
-        )
 
 
 class StoreFailed(Exception):
@@ -72,7 +45,7 @@ class StoreFailed(Exception):
 
 
 class Recorder:
-    """Owns scheduling and storage. `run()` blocks; call it from the thread that owns the port."""
+    """A Source (source.py) that owns scheduling and storage. `run()` blocks; call it from the thread that owns the port."""
 
     def __init__(
         self,

@@ -1,75 +1,34 @@
 """The full-screen monitor: what a physicist reads from across the room and drives with keys.
 
-Acquisition runs in its own thread, which owns the serial port and the HDF5 file through the
-recorder. The recorder's callbacks post messages to the app (thread-safe); the app only presents
-and sends commands (pause, mark, interval, stop), so the UI never waits on serial or disk I/O.
-Quitting stops the recorder and joins its thread before the app's loop ends, so the file is
-closed and the process does not linger (Textualize/textual#3966).
+The shared screen (readouts, chart, log, history, the common keys, the recorder's thread) is
+BaseApp's (base.py); this app adds what a recording has: pause, mark, interval, gauge control, and
+a status bar and badges about the run. The viewer (viewer.py) is its sibling, not its child.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Static
 
-from ..events import Event, EventKind
 from ..link.actions import Action, ControlResult
-from ..readings import CHANNELS, Sample, Status
-from ..recording.recorder import Recorder, RunSummary
-from ..text import event_line, sample_line, terminal_safe
-from .history import History
+from ..recording.recorder import Recorder
+from ..text import terminal_safe
+from .base import (HELP_KEY, QUIT_KEYS, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded, SampleTaken,
+                   duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
-from .widgets import PressureChart, Readout
+
+__all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
+           "human_size", "pick_theme"]
 
 PRESETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
-CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
-LOG_LINES = 500
-JOIN_TIMEOUT = 10.0
-EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
-
-
-def _exit_after(seconds: float) -> None:
-    time.sleep(seconds)
-    os._exit(0)
-
-
-@dataclass(frozen=True)
-class MonitorInfo:
-    """What the status bar says about the run; fixed for its life."""
-
-    port: str
-    protocol: str = "ascii"
-    address: str = "01"
-    h5file: Path | None = None
-    simulated: bool = False
-    unit: str = "Torr"
-    names: tuple[str, str, str] = ("", "", "")
-    min_interval: float = 0.15
-
-
-class SampleTaken(Message):
-    def __init__(self, sample: Sample) -> None:
-        super().__init__()
-        self.sample = sample
-
-
-class EventHappened(Message):
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
+RECORDING_ACTIONS = ("toggle_pause", "mark", "interval", "preset", "gauge")
 
 
 class ControlDone(Message):
@@ -78,16 +37,9 @@ class ControlDone(Message):
         self.result = result
 
 
-class RunEnded(Message):
-    def __init__(self, summary: RunSummary) -> None:
-        super().__init__()
-        self.summary = summary
-
-
-class ViperApp(App[int]):
+class ViperApp(BaseApp):
     """`ViperApp(recorder, info).run()` returns the exit code for the command line."""
 
-    CSS_PATH = "viper.tcss"
     TITLE = "VIPER"
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause", tooltip="Pause or resume recording"),
@@ -95,156 +47,28 @@ class ViperApp(App[int]):
         Binding("i", "interval", "Interval", tooltip="Change the sampling interval"),
         Binding("plus", "preset(1)", "Slower", key_display="+", show=False),  # in help: the footer fits 80 columns
         Binding("minus", "preset(-1)", "Faster", key_display="-", show=False),
-        Binding("w", "next_window", "Window", tooltip="Chart window: 10 min, 1 h, 24 h, all"),
+        WINDOW_KEY,
         Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "request_quit", "Quit"),
-        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
+        HELP_KEY,
+        *QUIT_KEYS,
     ]
 
     def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True,
                  release: Callable[[], None] | None = None) -> None:
         """`release` closes the file and the port; it is called if the terminal is lost."""
-        super().__init__()
+        super().__init__(recorder, info, store_data=store_data, release=release)
         self.recorder = recorder
-        self.release = release
-        self.info = info
-        self.store_data = store_data
-        self.history = History()
-        self.summary: RunSummary | None = None
-        self.disconnected = False
-        self.rows_written = 0
-        self._thread: threading.Thread | None = None
-        self._chart_dirty = False
-        self._started = time.monotonic()
-        self._status_text = ""
-        self.theme = pick_theme()
-
-    # ---- layout ------------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="badges")
-        with Horizontal(id="readouts"):
-            for i, code in enumerate(CHANNELS):
-                yield Readout(i, code, self.info.names[i], self.info.unit, id=f"readout-{code.lower()}")
-        yield PressureChart(self._names(), id="chart")
-        yield Log(max_lines=LOG_LINES, id="log")
-        yield Static("", id="status", markup=False)  # paths and ports are text, not markup
-        yield Footer()
-
-    def _names(self) -> tuple[str, str, str]:
-        return tuple(n or c for n, c in zip(self.info.names, CHANNELS))  # type: ignore[return-value]
-
-    def on_mount(self) -> None:
-        self.recorder.subscribe(self._from_thread(SampleTaken), self._from_thread(EventHappened))
-        self._thread = threading.Thread(target=self._acquire, name="viper-acquisition")
-        self._thread.start()
-        self.set_interval(1.0, self._tick)
-        self.set_interval(CHART_REFRESH, self._refresh_chart)
-        self._update_badges()
-        self._tick()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGHUP, signal.SIGTERM):
-            loop.add_signal_handler(signum, self._terminal_lost, signum)
-
-    def _from_thread(self, message_type: type[SampleTaken] | type[EventHappened]):
-        def post(item: Sample | Event) -> None:
-            try:
-                self.post_message(message_type(item))  # type: ignore[arg-type]
-            except RuntimeError:
-                pass  # the app's loop is gone: nothing left to show it on
-
-        return post
-
-    def _acquire(self) -> None:
-        summary = self.recorder.run()
-        try:
-            self.post_message(RunEnded(summary))
-        except RuntimeError:
-            pass
-
-    def on_unmount(self) -> None:
-        self._stop_acquisition("quit")
-
-    def _stop_acquisition(self, reason: str) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self.recorder.stop(reason)
-            self._thread.join(JOIN_TIMEOUT)
-
-    def _terminal_lost(self, signum: int) -> None:
-        """SIGHUP (the SSH link dropped without tmux) or SIGTERM: stop cleanly, do not spin.
-
-        With the terminal gone, Textual's own shutdown can block for ever writing to it, so the
-        recording is stopped and the file closed first, and a watchdog ends the process if the
-        orderly exit has not done so within a few seconds.
-        """
-        self._stop_acquisition(f"{signal.Signals(signum).name} received")
-        if self.release is not None:
-            self.release()
-        threading.Thread(target=_exit_after, args=(EXIT_GRACE,), name="viper-exit-watchdog", daemon=True).start()
-        self.exit(0)
-
-    # ---- messages from the acquisition thread -----------------------------------------------
-
-    def on_sample_taken(self, message: SampleTaken) -> None:
-        sample = message.sample
-        self.history.add(sample)
-        for readout, reading in zip(self.query(Readout), sample.readings):
-            readout.show(reading, sample.time, self.history)
-        if sample.recorded:
-            self.rows_written += 1
-        disconnected = all(r.status is Status.DISCONNECTED for r in sample.readings)
-        if disconnected != self.disconnected:
-            self.disconnected = disconnected
-            self._update_badges()
-        self.query_one(Log).write_line(sample_line(sample, self.info.unit, recording=self.store_data))
-        self._chart_dirty = True
-
-    def on_event_happened(self, message: EventHappened) -> None:
-        event = message.event
-        self.query_one(Log).write_line(event_line(event))
-        if event.kind is EventKind.MARK:
-            self.query_one(PressureChart).marks.append(event.time)
-            self._chart_dirty = True
-            self._refresh_chart(force=True)
-        if event.kind in (EventKind.ERROR, EventKind.DISCONNECT):
-            self.notify(terminal_safe(event.text), title=event.kind.value, severity="error", timeout=8,
-                        markup=False)
-        if event.kind in (EventKind.PAUSE, EventKind.RESUME, EventKind.DISCONNECT, EventKind.RECONNECT):
-            self._update_badges()
-            self.refresh_bindings()
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
         reason = terminal_safe(message.summary.reason)
-        self.query_one(Log).write_line(f"# run ended: {reason}")
+        self._log_line(f"# run ended: {reason}")
         severity = "error" if message.summary.failed else "information"
         self.notify(reason, title="Recording stopped", severity=severity, timeout=30, markup=False)
         self._update_badges()
         self.refresh_bindings()
 
-    # ---- periodic refreshes ------------------------------------------------------------------
-
-    def now(self) -> float:
-        """The UNIX time the chart ends at and ages count from (a viewer of an old file differs)."""
-        return time.time()
-
-    def _tick(self) -> None:
-        now = self.now()
-        for readout in self.query(Readout):
-            readout.refresh_info(self.history, now)
-        self._update_status()
-
-    def _refresh_chart(self, force: bool = False) -> None:
-        """Rebuild the chart if it changed and a column's worth of time has passed (or `force`).
-
-        A rebuild redraws most of the screen, so over SSH it is the costliest thing the monitor
-        does; a 10 minute window on 80 columns moves by one column every ~8 s, not every sample.
-        """
-        chart = self.query_one(PressureChart)
-        if self._chart_dirty and (force or chart.due(self.history, self.now())):
-            self._chart_dirty = False
-            chart.plot(self.history, self.now())
+    # ---- status bar and badges ---------------------------------------------------------------
 
     def _update_status(self) -> None:
         info = self.info
@@ -265,10 +89,7 @@ class ViperApp(App[int]):
         gauge = getattr(self.recorder, "gauge", None)  # the link as found now (a search may end late)
         link = gauge.link_text() if gauge is not None else info.protocol.upper()
         parts.append(f"{info.port} {link} addr {info.address}")
-        text = terminal_safe(" · ".join(parts))
-        if text != self._status_text:
-            self._status_text = text
-            self.query_one("#status", Static).update(text)
+        self._set_status(parts)
 
     def _update_badges(self) -> None:
         badges = []
@@ -287,14 +108,10 @@ class ViperApp(App[int]):
         markup = "  ".join(f"[{cls}] {text} [/]" for text, cls in badges)
         self.query_one("#badges", Static).update(f"[b]VIPER[/b]  {markup}")
 
-    # ---- actions -----------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    # ---- recording keys and gauge control ---------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_pause", "mark", "interval", "preset", "gauge") and not self.running:
+        if action in RECORDING_ACTIONS and not self.running:
             return None  # shown dimmed once the run has ended
         return True
 
@@ -354,11 +171,6 @@ class ViperApp(App[int]):
                     severity="information" if result.ok else "error",
                     timeout=10)
 
-    def action_next_window(self) -> None:
-        chart = self.query_one(PressureChart)
-        chart.next_window()
-        chart.plot(self.history, self.now())
-
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -369,10 +181,6 @@ class ViperApp(App[int]):
         else:
             self._quit()
 
-    def _quit(self) -> None:
-        self._stop_acquisition("quit from the monitor")
-        self.exit(1 if self.summary is not None and self.summary.failed else 0)
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Pause / resume recording", "No rows are written while paused", self.action_toggle_pause)
@@ -382,31 +190,3 @@ class ViperApp(App[int]):
         yield SystemCommand("Gauge control", "IG on/off, degas, emission, filament, status", self.action_gauge)
         yield SystemCommand("Keys", "Show the key help", self.action_help)
 
-
-def pick_theme() -> str:
-    """ANSI colours on terminals that do not announce 256 colours (linux console, plain xterm)."""
-    chosen = os.environ.get("VIPER_THEME")
-    if chosen:
-        return chosen
-    term = os.environ.get("TERM", "")
-    if os.environ.get("COLORTERM") or "256" in term or "direct" in term:
-        return "textual-dark"
-    return "ansi-dark"
-
-
-def human_size(size: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000  # type: ignore[assignment]
-    return f"{size:.1f} TB"
-
-
-def duration_text(seconds: float) -> str:
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}:{minutes:02d}"
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}"

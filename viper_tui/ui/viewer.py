@@ -1,8 +1,9 @@
 """The monitor on a recorded file, read-only: `viper view FILE.h5`.
 
-The same screen as while recording (readouts, chart, log, status), fed by a FileFollower instead
-of a recorder. Keys that would change a recording (pause, mark, interval) are not offered; the
-file's events and runs can be listed. While another VIPER records into the file the view follows
+The same screen as while recording (BaseApp in base.py: readouts, chart, log, status), fed by a
+FileFollower instead of a recorder; the monitor (app.py) is a sibling, not a parent. Keys that
+would change a recording (pause, mark, interval) are not offered; the file's events and runs can
+be listed. While another VIPER records into the file the view follows
 it live; otherwise it shows the file as it ends.
 """
 
@@ -15,16 +16,16 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 import numpy as np
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Log, Static
+from textual.widgets import Static
 
 from ..events import Event, EventKind
 from ..files.follower import FileFollower
 from ..text import event_line, terminal_safe
-from .app import MonitorInfo, RunEnded, ViperApp, duration_text, human_size
+from .base import HELP_KEY, QUIT_KEYS, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text, human_size
 from .screens import HelpScreen, TableScreen
 from .widgets import PressureChart
 
@@ -70,32 +71,27 @@ def iso(t: float) -> str:
         return f"invalid time ({t:g})"
 
 
-class ViewerApp(ViperApp):
+class ViewerApp(BaseApp):
     """`ViewerApp(follower, info).run()`; never writes the file it shows."""
 
     TITLE = "VIPER viewer"
     BINDINGS = [
+        WINDOW_KEY,
+        HELP_KEY,
+        *QUIT_KEYS,
         Binding("e", "events", "Events", tooltip="List the file's events"),
         Binding("r", "runs", "Runs", tooltip="List the file's runs"),
     ]
 
     def __init__(self, follower: FileFollower, info: MonitorInfo) -> None:
-        super().__init__(follower, info, store_data=False)  # type: ignore[arg-type]
+        super().__init__(follower, info, store_data=False)
         self.follower = follower
         self._badges = ""
 
-    def on_mount(self) -> None:
-        """Runs before ViperApp's on_mount (Textual calls both), which starts the follower."""
-        self.follower.subscribe_file(self._from_file(FileBlock), self._from_file(FileHistory))
-
-    def _from_file(self, message_type: type[Message]):
-        def post(*args: object) -> None:
-            try:
-                self.post_message(message_type(*args))  # type: ignore[call-arg]
-            except RuntimeError:
-                pass
-
-        return post
+    def _subscribe(self) -> None:
+        """Samples and events, and also the file's blocks of rows and its past events."""
+        super()._subscribe()
+        self.follower.subscribe_file(self._from_thread(FileBlock), self._from_thread(FileHistory))
 
     def now(self) -> float:
         return self.follower.now()
@@ -111,21 +107,17 @@ class ViewerApp(ViperApp):
         chart.marks.extend(e.time for e in message.events if e.kind is EventKind.MARK)
         older = len(message.events) - LOG_EVENTS
         if older > 0:
-            self._log(f"# {older} earlier events in the file: press e to list them all")
+            self._log_line(f"# {older} earlier events in the file: press e to list them all")
         for event in message.events[-LOG_EVENTS:]:
-            self._log(event_line(event))
+            self._log_line(event_line(event))
         self._chart_dirty = True
         self._refresh_chart(force=True)
 
-    def _log(self, line: str) -> None:
-        self.query_one(Log).write_line(line)
-
     def on_run_ended(self, message: RunEnded) -> None:
-        message.prevent_default()  # not ViperApp's "recording stopped"
         self.summary = message.summary
         if message.summary.failed:
             reason = terminal_safe(message.summary.reason)
-            self._log(f"# {reason}")
+            self._log_line(f"# {reason}")
             self.notify(reason, title="Cannot read the file", severity="error", timeout=30, markup=False)
         self._update_badges()
 
@@ -169,10 +161,7 @@ class ViewerApp(ViperApp):
         if state.error:
             parts.append("read failed, retrying")
         parts.append(str(self.follower.path))
-        text = terminal_safe(" · ".join(parts))
-        if text != self._status_text:
-            self._status_text = text
-            self.query_one("#status", Static).update(text)
+        self._set_status(parts)
 
     # ---- keys ----------------------------------------------------------------------------
 
@@ -198,7 +187,7 @@ class ViewerApp(ViperApp):
                                               "unit", "host", "simulated", "VIPER"), rows))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from App.get_system_commands(self, screen)  # theme, quit...; not ViperApp's recording ones
+        yield from super().get_system_commands(screen)  # theme, quit...
         yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
         yield SystemCommand("Events", "List the file's events", self.action_events)
         yield SystemCommand("Runs", "List the file's runs", self.action_runs)
