@@ -24,14 +24,13 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
 from ..events import EventKind
 from ..readings import CHANNELS, Status
-from ..text import terminal_safe
+from ..text import duration, iso_utc, plural, size_text, terminal_safe
 from .recorded import (EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord,
                        status_name)
 
@@ -70,37 +69,9 @@ def json_iso(t: float) -> str | None:
     if not math.isfinite(t):
         return None
     try:
-        stamp = datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+        return iso_utc(t)
     except (OverflowError, OSError, ValueError):
         return None
-    return stamp.replace("+00:00", "Z")
-
-
-def duration(seconds: float) -> str:
-    """``2 d 3 h 4 min 5.6 s``, shortest form."""
-    if not math.isfinite(seconds):
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.3g} s" if seconds < 10 else f"{seconds:.1f} s"
-    whole = int(seconds)
-    d, rest = divmod(whole, 86400)
-    h, rest = divmod(rest, 3600)
-    m, s = divmod(rest, 60)
-    parts = [f"{d} d"] * bool(d) + [f"{h} h"] * bool(h) + [f"{m} min"] * bool(m)
-    if not d and s:
-        parts.append(f"{s} s")
-    return " ".join(parts)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def size_text(n: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit} ({n} bytes)"
-    return f"{n} bytes"
 
 
 # --- the analysis -----------------------------------------------------------------------------

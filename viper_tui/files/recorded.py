@@ -25,8 +25,6 @@ about once per interval, then pass back ``update.total_rows``, ``total_events`` 
 
 from __future__ import annotations
 
-import fcntl
-import math
 import os
 import pathlib
 import time
@@ -38,7 +36,11 @@ import h5py
 import numpy as np
 
 from ..readings import CHANNELS, Status
-from ..recording.store import LAYOUT_VERSION
+from ..recording.errors import one_line, reason
+from ..recording.layout import (COLUMN_NAMES, DEFAULT_UNIT, EVENT_FIELDS, EVENT_KIND_BYTES,
+                                LAYOUT_VERSION, LEGACY_NAMES, PRESSURE_NAMES, RUN_FIELDS, TAILS,
+                                UPGRADED_VALUES)
+from ..recording.locks import LockHolder, lock_holder
 
 __all__ = [
     "BLOCK_ROWS",
@@ -57,17 +59,10 @@ __all__ = [
 BLOCK_ROWS = 65536
 """Rows per block when streaming (~2 MiB of columns): files can hold tens of millions of rows."""
 
-LEGACY_NAMES = ("Index", "Timestamp", "Ionisation", "CG1", "CG2")
-ROW_NAMES = LEGACY_NAMES + ("Time", "Run", "Status")
-_TAILS = {"Status": (len(CHANNELS),)}
-_RUN_FIELDS = ("run", "first_row", "start_time", "start_iso", "port", "address", "protocol",
-               "interval", "host", "version", "unit", "missing_value", "simulated",
-               "gauge_config", "recording_config")
-_EVENT_FIELDS = ("time", "elapsed", "run", "index", "kind", "text")
+ROW_NAMES = COLUMN_NAMES  # the schema is recording/layout.py, shared with the writer
 _IN_FLIGHT_ROWS = 16  # rows at the end of a live file checked for being half on disk
 _ATTEMPTS = 3  # reads of a file being written are tried again on a fresh open
 _RETRY_PAUSE = 0.05
-DEFAULT_UNIT = "Torr"  # the earlier tool's unit; its files carry no units attribute
 
 
 class RecordedFileError(Exception):
@@ -164,19 +159,7 @@ class Update:
     skipped: int  # new rows left out because of max_rows
 
 
-@dataclass(frozen=True)
-class LockHolder:
-    """A process holding a flock on the file: a recorder (exclusive) or an HDF5-locking reader."""
-
-    pid: int | None  # None when it could not be found out
-    exclusive: bool
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def _text(value: Any) -> str:
@@ -186,63 +169,7 @@ def _text(value: Any) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    code = getattr(exc, "errno", None)
-    if isinstance(code, int) and code:
-        return os.strerror(code)
-    return _one_line(str(exc).split(" (", 1)[0]) or type(exc).__name__
-
-
-def lock_holder(path: str | os.PathLike[str]) -> LockHolder | None:
-    """Who holds a flock on `path` right now, or None.
-
-    A recorder's store holds an exclusive flock for as long as it records. Read from
-    /proc/locks, which takes no lock (a shared lock taken even briefly to test could make a
-    recorder starting at that instant refuse the file); without /proc/locks, tested with a
-    shared non-blocking flock on a separate descriptor, released at once.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    try:
-        with open("/proc/locks", encoding="ascii") as fh:
-            lines = fh.readlines()
-    except OSError:
-        return _probe_lock(path)
-    found: LockHolder | None = None
-    for line in lines:
-        parts = line.split()
-        if "->" in parts or len(parts) < 6 or parts[1] != "FLOCK":
-            continue
-        try:
-            major, minor, inode = parts[5].split(":")
-            same = (int(inode) == st.st_ino and int(major, 16) == os.major(st.st_dev)
-                    and int(minor, 16) == os.minor(st.st_dev))
-            pid = int(parts[4])
-        except ValueError:
-            continue
-        if same:
-            holder = LockHolder(pid if pid > 0 else None, parts[3] == "WRITE")
-            if holder.exclusive:
-                return holder
-            found = found or holder
-    return found
-
-
-def _probe_lock(path: str | os.PathLike[str]) -> LockHolder | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return LockHolder(None, True)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)  # closing the descriptor releases the shared lock if we got it
-    return None
+    return reason(exc, errno_in_text=False)
 
 
 # --- the file ---------------------------------------------------------------------------------
@@ -312,7 +239,7 @@ class RecordedFile:
                 self.close()
                 last = exc
                 time.sleep(_RETRY_PAUSE * (attempt + 1))
-        raise self._error(f"cannot be read as HDF5 ({_one_line(_reason(last))})") from None
+        raise self._error(f"cannot be read as HDF5 ({one_line(_reason(last))})") from None
 
     def _inspect(self, f: h5py.File) -> None:
         members = set(f.keys())
@@ -335,14 +262,14 @@ class RecordedFile:
             if name not in members:
                 continue
             ds = f[name]
-            tail = _TAILS.get(name, ())
+            tail = TAILS[name]
             if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 + len(tail) or ds.shape[1:] != tail:
                 shape = getattr(ds, "shape", "a group")
                 raise self._error(f"not a VIPER data file: {name} has shape {shape}")
             if ds.dtype.kind not in "iuf":
                 raise self._error(f"not a VIPER data file: {name} holds {ds.dtype}")
             lengths[name] = int(ds.shape[0])
-        for name, fields in (("runs", _RUN_FIELDS), ("events", _EVENT_FIELDS)):
+        for name, fields in (("runs", RUN_FIELDS), ("events", EVENT_FIELDS)):
             if name in members:
                 ds = f[name]
                 names = getattr(getattr(ds, "dtype", None), "names", None) or ()
@@ -399,7 +326,7 @@ class RecordedFile:
             try:
                 self._file = h5py.File(self.path, "r", locking=False)
             except (OSError, RuntimeError) as exc:
-                raise self._error(f"cannot be reopened ({_one_line(_reason(exc))})") from None
+                raise self._error(f"cannot be reopened ({one_line(_reason(exc))})") from None
         return self._file
 
     def _retrying(self, what: str, read: Any) -> Any:
@@ -414,7 +341,7 @@ class RecordedFile:
                 last = exc
                 self.close()
                 time.sleep(_RETRY_PAUSE * (attempt + 1))
-        raise self._error(f"cannot read {what} ({_one_line(_reason(last))})") from None
+        raise self._error(f"cannot read {what} ({one_line(_reason(last))})") from None
 
     def reopen(self) -> None:
         """Drop HDF5's view of the file; the next read opens it afresh (the row count stays)."""
@@ -471,7 +398,8 @@ class RecordedFile:
         fields = ["time", "elapsed", "run", "index", "kind"]
         if start >= stop:
             return np.empty(0, dtype=[(n, "f8" if n in ("time", "elapsed") else
-                                       "i4" if n in ("run", "index") else "S16") for n in fields])
+                                       "i4" if n in ("run", "index") else f"S{EVENT_KIND_BYTES}")
+                                      for n in fields])
         return self._retrying("/events", lambda f: f["events"].fields(fields)[start:stop])
 
     # -- rows --
@@ -495,11 +423,11 @@ class RecordedFile:
                     raise RecordedFileError(f"{self.path}: changed while being read "
                                             f"({name} now has {ds.shape[0]} rows)")
                 cols[name] = ds[start:stop]
-        time_ = cols.get("Time", np.full(n, math.nan))
-        run = cols.get("Run", np.zeros(n, "i4"))
-        status = cols.get("Status", np.full((n, len(CHANNELS)), int(Status.UNKNOWN), "u1"))
-        f8 = {name: cols[name].astype("f8", copy=False)
-              for name in ("Timestamp", "Ionisation", "CG1", "CG2")}
+        time_ = cols.get("Time", np.full(n, UPGRADED_VALUES["Time"]))
+        run = cols.get("Run", np.full(n, UPGRADED_VALUES["Run"], "i4"))
+        status = cols.get("Status",
+                          np.full((n,) + TAILS["Status"], UPGRADED_VALUES["Status"], "u1"))
+        f8 = {name: cols[name].astype("f8", copy=False) for name in ("Timestamp",) + PRESSURE_NAMES}
         return Rows(start, cols["Index"].astype("i4", copy=False), f8["Timestamp"],
                     f8["Ionisation"], f8["CG1"], f8["CG2"], time_.astype("f8", copy=False),
                     run.astype("i4", copy=False), status.astype("u1", copy=False))
