@@ -18,6 +18,10 @@ ever get in its way or change the file (see shared/research/RELIABILITY.md secti
   their rows read as they would once upgraded (Time NaN, Run 0, Status UNKNOWN), with no runs
   and no events.
 
+The schema it checks against is recording/layout.py (the writer's own); who holds the file's
+lock comes from recording/locks.py; the results (RunRecord, EventRecord, Rows, Update) are
+records.py, re-exported here.
+
 For a live view: ``update = fetch_new(path, rows_seen, events_seen, runs_seen, max_rows)``
 about once per interval, then pass back ``update.total_rows``, ``total_events`` and
 ``total_runs``. Every error is a `RecordedFileError` whose text is one line naming the file.
@@ -29,18 +33,19 @@ import os
 import pathlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import h5py
 import numpy as np
 
-from ..readings import CHANNELS, Status
+from ..readings import Status
 from ..recording.errors import one_line, reason
 from ..recording.layout import (COLUMN_NAMES, DEFAULT_UNIT, EVENT_FIELDS, EVENT_KIND_BYTES,
                                 LAYOUT_VERSION, LEGACY_NAMES, PRESSURE_NAMES, RUN_FIELDS, TAILS,
                                 UPGRADED_VALUES)
 from ..recording.locks import LockHolder, lock_holder
+from .records import (EventRecord, Rows, RunRecord, Update, event_record, run_record, status_name,
+                      text_of)
 
 __all__ = [
     "BLOCK_ROWS",
@@ -69,103 +74,7 @@ class RecordedFileError(Exception):
     """The file cannot be read as a VIPER data file; ``str(e)`` is one line naming it."""
 
 
-def status_name(code: int) -> str:
-    """A status code as a word for files and scripts: ``ok``, ``ig_off``, ... or the number."""
-    try:
-        return Status(int(code)).name.lower()
-    except ValueError:
-        return str(int(code))
-
-
-# --- records ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of ``/runs``: what a run was recorded with."""
-
-    run: int
-    first_row: int
-    start_time: float
-    start_iso: str
-    port: str
-    address: str
-    protocol: str
-    interval: float
-    host: str
-    version: str
-    unit: str
-    missing_value: float
-    simulated: bool
-    gauge_config: str
-    recording_config: str
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One row of ``/events``; `index` is the run's next sample index (it sits before that row)."""
-
-    number: int  # position in /events
-    time: float
-    elapsed: float
-    run: int
-    index: int
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Consecutive rows ``start .. start+len-1`` of the row datasets, one array per column."""
-
-    start: int
-    index: np.ndarray  # int32
-    elapsed: np.ndarray  # float64, the Timestamp dataset
-    ig: np.ndarray  # float64, the Ionisation dataset
-    cg1: np.ndarray
-    cg2: np.ndarray
-    time: np.ndarray  # float64 UNIX time; NaN for earlier-tool rows
-    run: np.ndarray  # int32
-    status: np.ndarray  # uint8 (n, 3): IG, CG1, CG2
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    @property
-    def stop(self) -> int:
-        return self.start + len(self)
-
-    @property
-    def pressures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.ig, self.cg1, self.cg2
-
-    @classmethod
-    def empty(cls, start: int = 0) -> Rows:
-        f, i = np.empty(0, "f8"), np.empty(0, "i4")
-        return cls(start, i, f, f, f, f, f, i, np.empty((0, len(CHANNELS)), "u1"))
-
-
-@dataclass(frozen=True)
-class Update:
-    """What `fetch_new` found past what the caller had seen."""
-
-    rows: Rows  # the new rows (only the last `max_rows` of them if more were new)
-    events: list[EventRecord]  # new events
-    runs: list[RunRecord]  # new runs
-    total_rows: int  # readable rows in the file now: pass back as rows_seen
-    total_events: int
-    total_runs: int
-    replaced: bool  # the file holds fewer rows than were seen: replaced; read from the start
-    skipped: int  # new rows left out because of max_rows
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return "" if value is None else str(value)
 
 
 def _reason(exc: BaseException) -> str:
@@ -281,7 +190,7 @@ class RecordedFile:
         self.run_count = int(f["runs"].shape[0]) if "runs" in members else 0
         self.event_count = int(f["events"].shape[0]) if "events" in members else 0
         unit = f["Ionisation"].attrs.get("units")
-        self.unit = _text(unit) if unit is not None else DEFAULT_UNIT
+        self.unit = text_of(unit) if unit is not None else DEFAULT_UNIT
 
     def _in_flight(self, f: h5py.File) -> int:
         """Rows at the end of the recording run that are not all on disk yet.
@@ -373,7 +282,7 @@ class RecordedFile:
 
         def read(f: h5py.File) -> list[RunRecord]:
             table = f["runs"][start:self.run_count]
-            return [_run_record(row) for row in table]
+            return [run_record(row) for row in table]
 
         return self._retrying("/runs", read)
 
@@ -385,7 +294,7 @@ class RecordedFile:
 
         def read(f: h5py.File) -> list[EventRecord]:
             table = f["events"][start:stop]
-            return [_event_record(start + k, row) for k, row in enumerate(table)]
+            return [event_record(start + k, row) for k, row in enumerate(table)]
 
         return self._retrying("/events", read)
 
@@ -465,23 +374,6 @@ class RecordedFile:
                 return first, bounds[k + 1][1] if k + 1 < len(bounds) else self.rows
         have = ", ".join(str(n) for n, _ in bounds) or "none"
         raise self._error(f"has no run {run} (runs: {have})")
-
-
-def _run_record(row: np.void) -> RunRecord:
-    return RunRecord(
-        run=int(row["run"]), first_row=int(row["first_row"]), start_time=float(row["start_time"]),
-        start_iso=_text(row["start_iso"]), port=_text(row["port"]), address=_text(row["address"]),
-        protocol=_text(row["protocol"]), interval=float(row["interval"]), host=_text(row["host"]),
-        version=_text(row["version"]), unit=_text(row["unit"]),
-        missing_value=float(row["missing_value"]), simulated=bool(row["simulated"]),
-        gauge_config=_text(row["gauge_config"]), recording_config=_text(row["recording_config"]))
-
-
-def _event_record(number: int, row: np.void) -> EventRecord:
-    return EventRecord(number=number, time=float(row["time"]), elapsed=float(row["elapsed"]),
-                       run=int(row["run"]), index=int(row["index"]),
-                       kind=_text(bytes(row["kind"]).rstrip(b"\0")),
-                       text=_text(bytes(row["text"]).rstrip(b"\0")))
 
 
 def fetch_new(path: str | os.PathLike[str], rows_seen: int = 0, events_seen: int = 0,

@@ -80,6 +80,9 @@ __all__ = [
     "TABLES",
     "TAILS",
     "UPGRADED_VALUES",
+    "check_missing",
+    "fit_utf8",
+    "storable",
 ]
 
 LAYOUT_VERSION = 1
@@ -157,3 +160,26 @@ RUNS_DESCRIPTION = ("one row per VIPER run: settings, config files, and first_ro
 EVENTS_DESCRIPTION = ("things that happened besides samples; index is the run's next "
                       "sample index (the event sits before that row); text is UTF-8")
 EVENT_KINDS = ", ".join(k.value for k in EventKind)
+
+
+# --- values as the file keeps them ---------------------------------------------------------------
+
+
+def check_missing(value: float) -> float:
+    """A run's missing_value, one of those the layout allows (0.0, NaN, -999)."""
+    value = float(value)
+    if not (math.isnan(value) or value in ALLOWED_MISSING):
+        raise ValueError(f"missing_value must be 0.0, NaN or -999, not {value!r}")
+    return value
+
+
+def storable(text: str) -> str:
+    """`text` as valid UTF-8 can hold it: lone surrogates (undecodable bytes from argv or a
+    file name) become visible escapes such as ``\\udcff`` instead of failing the write."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def fit_utf8(text: str, size: int) -> bytes:
+    """UTF-8 bytes of at most `size` (a fixed-length /events field), cut on a character boundary."""
+    data = storable(text).encode("utf-8")
+    return data[:size].decode("utf-8", "ignore").encode("utf-8")

@@ -31,17 +31,16 @@ full disk can do to an HDF5 file (see shared/research/RELIABILITY.md sections 1,
 The layout itself (datasets, tables, dtypes, fill values) is described once, in layout.py, for
 the store and every reader. The rest of the HDF5 side sits beside this module: inspection.py
 checks an existing file read-only before anything is written, upgrade.py builds new and upgraded
-files on a copy, space.py reserves the disk space, locks.py says who holds a file's flock. This
-module is the Store: opening (lock, check, build or upgrade, recover), appending, the file's
-path during a run, closing. It is longer than 400 lines because those share the Store's state
-(the lock descriptor, the ordered file, the HDF5 handles) and its one mutex.
+files on a copy, space.py reserves the disk space, locks.py says who holds a file's flock,
+paths.py notices the file deleted or moved during a run. This module is the Store: opening (lock,
+check, build or upgrade, recover), appending rows and events, closing. It is longer than 400
+lines because those share the Store's state (the lock descriptor, the ordered file, the HDF5
+handles) under its one mutex, and the order of their steps is what makes a crash safe.
 """
 
 from __future__ import annotations
 
-import errno
 import fcntl
-import math
 import os
 import pathlib
 import threading
@@ -58,13 +57,15 @@ from .. import __version__
 from ..events import Event, EventKind
 from ..readings import Sample
 from ..text import iso_utc
-from .errors import (FileLayoutError, FileLockedError, PathError, ReserveError, StoreError,
+from .errors import (FileLayoutError, FileLockedError, ReserveError, StoreError,
                      StoreWriteError, reason)
 from .inspection import Inspection, check_layout, check_units, inspect_file, needs_upgrade
 from .layout import (ALLOWED_MISSING, CHUNK_ROWS, COLUMNS, EVENT_CHUNK_ROWS, EVENT_KIND_BYTES,
-                     EVENT_TEXT_BYTES, EVENTS_DTYPE, LAYOUT_VERSION, RUNS_DTYPE)
+                     EVENT_TEXT_BYTES, EVENTS_DTYPE, LAYOUT_VERSION, RUNS_DTYPE, check_missing,
+                     fit_utf8, storable)
 from .locks import locked_message
 from .ordered_file import OrderedFile, UnsupportedFormat, superblock_eoa
+from .paths import copy_open_file, where_now
 from .space import EVENT_CHUNK_HEADROOM, EVENT_HEADROOM, HEADROOM, ROW_HEADROOM, reserve
 from .upgrade import build_beside, fsync_dir, pad_short, upgrade_copy, write_new_file
 
@@ -108,38 +109,7 @@ class RunInfo:
     simulated: bool = False
 
 
-# --- values as the file keeps them -------------------------------------------------------------
-
-
-def _check_missing(value: float) -> float:
-    value = float(value)
-    if not (math.isnan(value) or value in ALLOWED_MISSING):
-        raise ValueError(f"missing_value must be 0.0, NaN or -999, not {value!r}")
-    return value
-
-
-def _storable(text: str) -> str:
-    """`text` as valid UTF-8 can hold it: lone surrogates (undecodable bytes from argv or a
-    file name) become visible escapes such as ``\\udcff`` instead of failing the write."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _fit_utf8(text: str, size: int) -> bytes:
-    """UTF-8 bytes of at most `size`, cut on a character boundary."""
-    data = _storable(text).encode("utf-8")
-    return data[:size].decode("utf-8", "ignore").encode("utf-8")
-
-
 # --- the store ----------------------------------------------------------------------------------
-
-
-def _fd_path(fd: int) -> str:
-    """Where an open file is now (Linux), or "" if unknown or deleted."""
-    try:
-        where = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return ""
-    return "" if where.endswith(" (deleted)") else where
 
 
 # HDF5 handles whose close failed even when detached: freeing them can crash the process.
@@ -187,7 +157,7 @@ class Store:
         self = cls()
         self.path = pathlib.Path(path)
         self.run = run
-        self.missing_value = _check_missing(missing_value)
+        self.missing_value = check_missing(missing_value)
         self.fsync = fsync
         p = self.path
         try:
@@ -334,7 +304,7 @@ class Store:
         self.run_number = self._last_run + 1
         self._bufs["Run"][0] = self.run_number
         # Every text is made storable before anything is written: a /runs row is all or nothing.
-        texts = [_storable(t) for t in (iso_utc(r.start_time), r.port, r.address, r.protocol,
+        texts = [storable(t) for t in (iso_utc(r.start_time), r.port, r.address, r.protocol,
                                         r.host, r.version, r.unit, r.gauge_config,
                                         r.recording_config)]
         iso, port, address, protocol, host, version, unit, gauge_config, recording_config = texts
@@ -442,33 +412,13 @@ class Store:
     # -- the file's path during a run --
 
     def _check_path(self) -> None:
-        """Notice the file being deleted, moved or replaced during the run, before a write.
-
-        Deleted (no name left): restored at its path from the copy still open here, every row
-        kept, with a recovery event, and the run goes on. Moved away or replaced by another
-        file: the run stops with an error saying where the rows are; never a false success.
-        """
-        try:
-            at_path = os.stat(self.path)
-        except FileNotFoundError:
-            at_path = None
-        mine = os.fstat(self._lock_fd)
-        if at_path is not None and (at_path.st_ino, at_path.st_dev) == (mine.st_ino, mine.st_dev):
-            return
-        if mine.st_nlink == 0 and at_path is None:
-            self._restore_deleted(self.path)
-            return
-        if mine.st_nlink == 0:  # deleted, and another file now has its name: keep both
-            rescue = self.path.with_name(f"{self.path.stem}.rescued-run{self.run_number}.h5")
-            self._restore_deleted(rescue)
-            raise PathError(errno.EEXIST, f"the file was deleted and another file took its "
-                             f"name during the run; its rows were saved to {rescue}")
-        where = _fd_path(self._lock_fd)
-        what = f"was moved to {where}" if where else "was moved away"
-        if at_path is not None:
-            what += " and another file took its name"
-        raise PathError(errno.ENOENT, f"the file {what} during the run (the rows recorded so "
-                         "far are in it)")
+        """Notice the file being deleted, moved or replaced during the run, before a write
+        (paths.where_now): restore a deleted one, raise PathError if the run must stop."""
+        restore_at, error = where_now(self.path, self._lock_fd, self.run_number)
+        if restore_at is not None:
+            self._restore_deleted(restore_at)
+        if error is not None:
+            raise error
 
     def _restore_deleted(self, target: pathlib.Path) -> None:
         f, ofile = self._file, self._ofile
@@ -480,19 +430,7 @@ class Store:
         self._columns, self._events = [], None
         old_fd = self._lock_fd
 
-        def copy(tmp: pathlib.Path) -> None:
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            try:
-                size, done = os.fstat(old_fd).st_size, 0
-                while done < size:
-                    n = os.copy_file_range(old_fd, fd, size - done, done, done)
-                    if n <= 0:
-                        raise OSError(errno.EIO, "short copy")
-                    done += n
-            finally:
-                os.close(fd)
-
-        self._replace_with(copy, target)
+        self._replace_with(lambda tmp: copy_open_file(old_fd, tmp), target)
         self._open_hdf5()
         self._setup_columns()
         self._bufs["Run"][0] = self.run_number
@@ -505,8 +443,8 @@ class Store:
         ev = self._events
         assert ev is not None
         row = np.array([(t, elapsed, self.run_number, index,
-                         _fit_utf8(kind.value, EVENT_KIND_BYTES),
-                         _fit_utf8(text, EVENT_TEXT_BYTES))], dtype=EVENTS_DTYPE)
+                         fit_utf8(kind.value, EVENT_KIND_BYTES),
+                         fit_utf8(text, EVENT_TEXT_BYTES))], dtype=EVENTS_DTYPE)
         n = ev.shape[0]
         ev.resize((n + 1,))
         ev[n:n + 1] = row
