@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 
 EVENT_TEXT_BYTES = 256
-"""UTF-8 bytes an event's text keeps in the file (the /events `text` field, S256 in recording/store.py)."""
+"""UTF-8 bytes an event's text keeps in the file (the /events `text` field, S256 in recording/layout.py)."""
 _CUT_MARK = "\u2026"  # an ellipsis ends a text that was cut to fit
 
 

@@ -8,19 +8,23 @@ without markup (Text objects, ``markup=False``). A spreadsheet runs a cell that 
 as a formula, so CSV cells of free text go through `csv_cell`.
 
 The one-line forms of a sample and an event (`sample_line`, `event_line`) are here too: the headless
-console prints them and the monitor and the viewer show them, with the same words.
+console prints them and the monitor and the viewer show them, with the same words. So are the forms
+of times, durations and sizes that the store writes and `viper info` prints (`iso_utc`, `duration`,
+`size_text`, `plural`): one wording wherever a file's facts are shown.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import unicodedata
+from datetime import datetime, timezone
 
 from .events import Event
 from .readings import CHANNELS, Sample, format_value
 
-__all__ = ["CSV_FORMULA_STARTS", "csv_cell", "event_line", "not_utf8", "sample_line", "shown_bytes",
-           "terminal_safe"]
+__all__ = ["CSV_FORMULA_STARTS", "csv_cell", "duration", "event_line", "iso_utc", "not_utf8", "plural",
+           "sample_line", "shown_bytes", "size_text", "terminal_safe"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _ESCAPED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
@@ -97,3 +101,41 @@ def sample_line(sample: Sample, unit: str = "Torr", *, recording: bool = True) -
 def event_line(event: Event) -> str:
     """`# [12] [61.204 s] mark: valve V3 opened`; the text made safe for a terminal and a journal."""
     return f"# [{event.index}] [{event.elapsed:.3f} s] {event.kind.value}: {terminal_safe(event.text)}"
+
+
+def iso_utc(t: float) -> str:
+    """UNIX time as ISO-8601 UTC with milliseconds, ``2026-03-01T12:00:00.000Z``.
+
+    Raises OverflowError, OSError or ValueError for a time no calendar date has (and NaN).
+    """
+    stamp = datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def duration(seconds: float) -> str:
+    """``2 d 3 h 4 min 5.6 s``, shortest form."""
+    if not math.isfinite(seconds):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{seconds:.1f} s"
+    whole = int(seconds)
+    d, rest = divmod(whole, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    parts = [f"{d} d"] * bool(d) + [f"{h} h"] * bool(h) + [f"{m} min"] * bool(m)
+    if not d and s:
+        parts.append(f"{s} s")
+    return " ".join(parts)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def size_text(n: int) -> str:
+    """``1.5 MiB (1572864 bytes)``; below 1 KiB just ``512 bytes``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit} ({n} bytes)"
+    return f"{n} bytes"

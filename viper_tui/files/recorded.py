@@ -18,6 +18,10 @@ ever get in its way or change the file (see shared/research/RELIABILITY.md secti
   their rows read as they would once upgraded (Time NaN, Run 0, Status UNKNOWN), with no runs
   and no events.
 
+The schema it checks against is recording/layout.py (the writer's own); who holds the file's
+lock comes from recording/locks.py; the results (RunRecord, EventRecord, Rows, Update) are
+records.py, re-exported here.
+
 For a live view: ``update = fetch_new(path, rows_seen, events_seen, runs_seen, max_rows)``
 about once per interval, then pass back ``update.total_rows``, ``total_events`` and
 ``total_runs``. Every error is a `RecordedFileError` whose text is one line naming the file.
@@ -25,20 +29,23 @@ about once per interval, then pass back ``update.total_rows``, ``total_events`` 
 
 from __future__ import annotations
 
-import fcntl
-import math
 import os
 import pathlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import h5py
 import numpy as np
 
-from ..readings import CHANNELS, Status
-from ..recording.store import LAYOUT_VERSION
+from ..readings import Status
+from ..recording.errors import one_line, reason
+from ..recording.layout import (COLUMN_NAMES, DEFAULT_UNIT, EVENT_FIELDS, EVENT_KIND_BYTES,
+                                LAYOUT_VERSION, LEGACY_NAMES, PRESSURE_NAMES, RUN_FIELDS, TAILS,
+                                UPGRADED_VALUES)
+from ..recording.locks import LockHolder, lock_holder
+from .records import (EventRecord, Rows, RunRecord, Update, event_record, run_record, status_name,
+                      text_of)
 
 __all__ = [
     "BLOCK_ROWS",
@@ -57,192 +64,21 @@ __all__ = [
 BLOCK_ROWS = 65536
 """Rows per block when streaming (~2 MiB of columns): files can hold tens of millions of rows."""
 
-LEGACY_NAMES = ("Index", "Timestamp", "Ionisation", "CG1", "CG2")
-ROW_NAMES = LEGACY_NAMES + ("Time", "Run", "Status")
-_TAILS = {"Status": (len(CHANNELS),)}
-_RUN_FIELDS = ("run", "first_row", "start_time", "start_iso", "port", "address", "protocol",
-               "interval", "host", "version", "unit", "missing_value", "simulated",
-               "gauge_config", "recording_config")
-_EVENT_FIELDS = ("time", "elapsed", "run", "index", "kind", "text")
+ROW_NAMES = COLUMN_NAMES  # the schema is recording/layout.py, shared with the writer
 _IN_FLIGHT_ROWS = 16  # rows at the end of a live file checked for being half on disk
 _ATTEMPTS = 3  # reads of a file being written are tried again on a fresh open
 _RETRY_PAUSE = 0.05
-DEFAULT_UNIT = "Torr"  # the earlier tool's unit; its files carry no units attribute
 
 
 class RecordedFileError(Exception):
     """The file cannot be read as a VIPER data file; ``str(e)`` is one line naming it."""
 
 
-def status_name(code: int) -> str:
-    """A status code as a word for files and scripts: ``ok``, ``ig_off``, ... or the number."""
-    try:
-        return Status(int(code)).name.lower()
-    except ValueError:
-        return str(int(code))
-
-
-# --- records ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of ``/runs``: what a run was recorded with."""
-
-    run: int
-    first_row: int
-    start_time: float
-    start_iso: str
-    port: str
-    address: str
-    protocol: str
-    interval: float
-    host: str
-    version: str
-    unit: str
-    missing_value: float
-    simulated: bool
-    gauge_config: str
-    recording_config: str
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One row of ``/events``; `index` is the run's next sample index (it sits before that row)."""
-
-    number: int  # position in /events
-    time: float
-    elapsed: float
-    run: int
-    index: int
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Consecutive rows ``start .. start+len-1`` of the row datasets, one array per column."""
-
-    start: int
-    index: np.ndarray  # int32
-    elapsed: np.ndarray  # float64, the Timestamp dataset
-    ig: np.ndarray  # float64, the Ionisation dataset
-    cg1: np.ndarray
-    cg2: np.ndarray
-    time: np.ndarray  # float64 UNIX time; NaN for earlier-tool rows
-    run: np.ndarray  # int32
-    status: np.ndarray  # uint8 (n, 3): IG, CG1, CG2
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    @property
-    def stop(self) -> int:
-        return self.start + len(self)
-
-    @property
-    def pressures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.ig, self.cg1, self.cg2
-
-    @classmethod
-    def empty(cls, start: int = 0) -> Rows:
-        f, i = np.empty(0, "f8"), np.empty(0, "i4")
-        return cls(start, i, f, f, f, f, f, i, np.empty((0, len(CHANNELS)), "u1"))
-
-
-@dataclass(frozen=True)
-class Update:
-    """What `fetch_new` found past what the caller had seen."""
-
-    rows: Rows  # the new rows (only the last `max_rows` of them if more were new)
-    events: list[EventRecord]  # new events
-    runs: list[RunRecord]  # new runs
-    total_rows: int  # readable rows in the file now: pass back as rows_seen
-    total_events: int
-    total_runs: int
-    replaced: bool  # the file holds fewer rows than were seen: replaced; read from the start
-    skipped: int  # new rows left out because of max_rows
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """A process holding a flock on the file: a recorder (exclusive) or an HDF5-locking reader."""
-
-    pid: int | None  # None when it could not be found out
-    exclusive: bool
-
-
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return "" if value is None else str(value)
-
-
 def _reason(exc: BaseException) -> str:
-    code = getattr(exc, "errno", None)
-    if isinstance(code, int) and code:
-        return os.strerror(code)
-    return _one_line(str(exc).split(" (", 1)[0]) or type(exc).__name__
-
-
-def lock_holder(path: str | os.PathLike[str]) -> LockHolder | None:
-    """Who holds a flock on `path` right now, or None.
-
-    A recorder's store holds an exclusive flock for as long as it records. Read from
-    /proc/locks, which takes no lock (a shared lock taken even briefly to test could make a
-    recorder starting at that instant refuse the file); without /proc/locks, tested with a
-    shared non-blocking flock on a separate descriptor, released at once.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    try:
-        with open("/proc/locks", encoding="ascii") as fh:
-            lines = fh.readlines()
-    except OSError:
-        return _probe_lock(path)
-    found: LockHolder | None = None
-    for line in lines:
-        parts = line.split()
-        if "->" in parts or len(parts) < 6 or parts[1] != "FLOCK":
-            continue
-        try:
-            major, minor, inode = parts[5].split(":")
-            same = (int(inode) == st.st_ino and int(major, 16) == os.major(st.st_dev)
-                    and int(minor, 16) == os.minor(st.st_dev))
-            pid = int(parts[4])
-        except ValueError:
-            continue
-        if same:
-            holder = LockHolder(pid if pid > 0 else None, parts[3] == "WRITE")
-            if holder.exclusive:
-                return holder
-            found = found or holder
-    return found
-
-
-def _probe_lock(path: str | os.PathLike[str]) -> LockHolder | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return LockHolder(None, True)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)  # closing the descriptor releases the shared lock if we got it
-    return None
+    return reason(exc, errno_in_text=False)
 
 
 # --- the file ---------------------------------------------------------------------------------
@@ -312,7 +148,7 @@ class RecordedFile:
                 self.close()
                 last = exc
                 time.sleep(_RETRY_PAUSE * (attempt + 1))
-        raise self._error(f"cannot be read as HDF5 ({_one_line(_reason(last))})") from None
+        raise self._error(f"cannot be read as HDF5 ({one_line(_reason(last))})") from None
 
     def _inspect(self, f: h5py.File) -> None:
         members = set(f.keys())
@@ -335,14 +171,14 @@ class RecordedFile:
             if name not in members:
                 continue
             ds = f[name]
-            tail = _TAILS.get(name, ())
+            tail = TAILS[name]
             if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 + len(tail) or ds.shape[1:] != tail:
                 shape = getattr(ds, "shape", "a group")
                 raise self._error(f"not a VIPER data file: {name} has shape {shape}")
             if ds.dtype.kind not in "iuf":
                 raise self._error(f"not a VIPER data file: {name} holds {ds.dtype}")
             lengths[name] = int(ds.shape[0])
-        for name, fields in (("runs", _RUN_FIELDS), ("events", _EVENT_FIELDS)):
+        for name, fields in (("runs", RUN_FIELDS), ("events", EVENT_FIELDS)):
             if name in members:
                 ds = f[name]
                 names = getattr(getattr(ds, "dtype", None), "names", None) or ()
@@ -354,7 +190,7 @@ class RecordedFile:
         self.run_count = int(f["runs"].shape[0]) if "runs" in members else 0
         self.event_count = int(f["events"].shape[0]) if "events" in members else 0
         unit = f["Ionisation"].attrs.get("units")
-        self.unit = _text(unit) if unit is not None else DEFAULT_UNIT
+        self.unit = text_of(unit) if unit is not None else DEFAULT_UNIT
 
     def _in_flight(self, f: h5py.File) -> int:
         """Rows at the end of the recording run that are not all on disk yet.
@@ -399,7 +235,7 @@ class RecordedFile:
             try:
                 self._file = h5py.File(self.path, "r", locking=False)
             except (OSError, RuntimeError) as exc:
-                raise self._error(f"cannot be reopened ({_one_line(_reason(exc))})") from None
+                raise self._error(f"cannot be reopened ({one_line(_reason(exc))})") from None
         return self._file
 
     def _retrying(self, what: str, read: Any) -> Any:
@@ -414,7 +250,7 @@ class RecordedFile:
                 last = exc
                 self.close()
                 time.sleep(_RETRY_PAUSE * (attempt + 1))
-        raise self._error(f"cannot read {what} ({_one_line(_reason(last))})") from None
+        raise self._error(f"cannot read {what} ({one_line(_reason(last))})") from None
 
     def reopen(self) -> None:
         """Drop HDF5's view of the file; the next read opens it afresh (the row count stays)."""
@@ -446,7 +282,7 @@ class RecordedFile:
 
         def read(f: h5py.File) -> list[RunRecord]:
             table = f["runs"][start:self.run_count]
-            return [_run_record(row) for row in table]
+            return [run_record(row) for row in table]
 
         return self._retrying("/runs", read)
 
@@ -458,7 +294,7 @@ class RecordedFile:
 
         def read(f: h5py.File) -> list[EventRecord]:
             table = f["events"][start:stop]
-            return [_event_record(start + k, row) for k, row in enumerate(table)]
+            return [event_record(start + k, row) for k, row in enumerate(table)]
 
         return self._retrying("/events", read)
 
@@ -471,7 +307,8 @@ class RecordedFile:
         fields = ["time", "elapsed", "run", "index", "kind"]
         if start >= stop:
             return np.empty(0, dtype=[(n, "f8" if n in ("time", "elapsed") else
-                                       "i4" if n in ("run", "index") else "S16") for n in fields])
+                                       "i4" if n in ("run", "index") else f"S{EVENT_KIND_BYTES}")
+                                      for n in fields])
         return self._retrying("/events", lambda f: f["events"].fields(fields)[start:stop])
 
     # -- rows --
@@ -495,11 +332,11 @@ class RecordedFile:
                     raise RecordedFileError(f"{self.path}: changed while being read "
                                             f"({name} now has {ds.shape[0]} rows)")
                 cols[name] = ds[start:stop]
-        time_ = cols.get("Time", np.full(n, math.nan))
-        run = cols.get("Run", np.zeros(n, "i4"))
-        status = cols.get("Status", np.full((n, len(CHANNELS)), int(Status.UNKNOWN), "u1"))
-        f8 = {name: cols[name].astype("f8", copy=False)
-              for name in ("Timestamp", "Ionisation", "CG1", "CG2")}
+        time_ = cols.get("Time", np.full(n, UPGRADED_VALUES["Time"]))
+        run = cols.get("Run", np.full(n, UPGRADED_VALUES["Run"], "i4"))
+        status = cols.get("Status",
+                          np.full((n,) + TAILS["Status"], UPGRADED_VALUES["Status"], "u1"))
+        f8 = {name: cols[name].astype("f8", copy=False) for name in ("Timestamp",) + PRESSURE_NAMES}
         return Rows(start, cols["Index"].astype("i4", copy=False), f8["Timestamp"],
                     f8["Ionisation"], f8["CG1"], f8["CG2"], time_.astype("f8", copy=False),
                     run.astype("i4", copy=False), status.astype("u1", copy=False))
@@ -537,23 +374,6 @@ class RecordedFile:
                 return first, bounds[k + 1][1] if k + 1 < len(bounds) else self.rows
         have = ", ".join(str(n) for n, _ in bounds) or "none"
         raise self._error(f"has no run {run} (runs: {have})")
-
-
-def _run_record(row: np.void) -> RunRecord:
-    return RunRecord(
-        run=int(row["run"]), first_row=int(row["first_row"]), start_time=float(row["start_time"]),
-        start_iso=_text(row["start_iso"]), port=_text(row["port"]), address=_text(row["address"]),
-        protocol=_text(row["protocol"]), interval=float(row["interval"]), host=_text(row["host"]),
-        version=_text(row["version"]), unit=_text(row["unit"]),
-        missing_value=float(row["missing_value"]), simulated=bool(row["simulated"]),
-        gauge_config=_text(row["gauge_config"]), recording_config=_text(row["recording_config"]))
-
-
-def _event_record(number: int, row: np.void) -> EventRecord:
-    return EventRecord(number=number, time=float(row["time"]), elapsed=float(row["elapsed"]),
-                       run=int(row["run"]), index=int(row["index"]),
-                       kind=_text(bytes(row["kind"]).rstrip(b"\0")),
-                       text=_text(bytes(row["text"]).rstrip(b"\0")))
 
 
 def fetch_new(path: str | os.PathLike[str], rows_seen: int = 0, events_seen: int = 0,

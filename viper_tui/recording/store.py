@@ -28,60 +28,25 @@ full disk can do to an HDF5 file (see shared/research/RELIABILITY.md sections 1,
   lengths, the shorter ones are padded up to the longest; rows at the end whose ``Run`` was never
   written get the crashed run's number; a ``recovery`` event says what was done.
 
-Layout (``viper_layout = 1``), all at the root, readable by any HDF5 tool:
-
-=============  =======================  ====================================================
-``Index``      int32 (N,)               sample index within its run (restarts at 0 each run)
-``Timestamp``  float64 (N,), s          seconds since the run started (monotonic clock)
-``Ionisation`` float64 (N,)             IG pressure in the run's unit (``units`` attribute)
-``CG1``        float64 (N,)             convection gauge 1 pressure
-``CG2``        float64 (N,)             convection gauge 2 pressure
-``Time``       float64 (N,), s          UNIX time of the sample; NaN for earlier-tool rows
-``Run``        int32 (N,)               run number, a row of ``/runs``; 0 = earlier tool
-``Status``     uint8 enum (N, 3)        readings.Status code per channel (IG, CG1, CG2)
-``runs``       compound (R,)            one row per run (below)
-``events``     compound (E,)            one row per event (below)
-=============  =======================  ====================================================
-
-``/runs`` fields: run (int32), first_row (int64, the run's first row in the row datasets),
-start_time (float64 UNIX time), start_iso (ISO-8601 UTC), port, address, protocol, interval
-(float64 s), host, version, unit, missing_value (float64), simulated (bool), gauge_config,
-recording_config (the config files' full text); strings are variable-length UTF-8.
-
-``/events`` fields: time (float64 UNIX time), elapsed (float64 s since the run start, as
-``Timestamp``), run (int32), index (int32, the run's next sample index: the event sits before
-that row), kind (S16, an events.EventKind value), text (S256, UTF-8, cut on a character
-boundary).
-
-The first five are the earlier VIPER tool's datasets, unchanged, so its files are upgraded in
-place. The row datasets are chunked by 1024 rows, resizable, uncompressed, and carry ``units`` and
-``description`` attributes (``Status`` also ``codes`` and ``channels``). A file keeps one pressure
-unit: a run set to another unit is refused. A pressure is the run's ``missing_value`` (``/runs``;
-0.0 by default, as the earlier tool) wherever ``Status`` is not OK. ``/runs`` and ``/events`` are
-compound tables so that one row is one write; ``/runs`` holds variable-length strings (written
-once per run), ``/events`` only fixed-length ones, which live readers can always read. Fill values
-mark space that was never written: Index -1, Run -1, Status 255, NaN for the floats.
-
-Readers: open with ``h5py.File(path, "r", locking=False)`` while a recorder may be running (the
-view is a snapshot as of opening; reopen to see new rows).
+The layout itself (datasets, tables, dtypes, fill values) is described once, in layout.py, for
+the store and every reader. The rest of the HDF5 side sits beside this module: inspection.py
+checks an existing file read-only before anything is written, upgrade.py builds new and upgraded
+files on a copy, space.py reserves the disk space, locks.py says who holds a file's flock,
+paths.py notices the file deleted or moved during a run. This module is the Store: opening (lock,
+check, build or upgrade, recover), appending rows and events, closing. It is longer than 400
+lines because those share the Store's state (the lock descriptor, the ordered file, the HDF5
+handles) under its one mutex, and the order of their steps is what makes a crash safe.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import fcntl
-import itertools
-import math
 import os
 import pathlib
-import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import h5py
@@ -90,10 +55,26 @@ from h5py import h5f, h5s
 
 from .. import __version__
 from ..events import Event, EventKind
-from ..readings import CHANNELS, Sample, Status, status_code_table
+from ..readings import Sample
+from ..text import iso_utc
+from .errors import (FileLayoutError, FileLockedError, ReserveError, StoreError,
+                     StoreWriteError, reason)
+from .inspection import Inspection, check_layout, check_units, inspect_file, needs_upgrade
+from .layout import (ALLOWED_MISSING, CHUNK_ROWS, COLUMNS, EVENT_CHUNK_ROWS, EVENT_KIND_BYTES,
+                     EVENT_TEXT_BYTES, EVENTS_DTYPE, LAYOUT_VERSION, RUNS_DTYPE, check_missing,
+                     fit_utf8, storable)
+from .locks import locked_message
 from .ordered_file import OrderedFile, UnsupportedFormat, superblock_eoa
+from .paths import copy_open_file, where_now
+from .space import EVENT_CHUNK_HEADROOM, EVENT_HEADROOM, HEADROOM, ROW_HEADROOM, reserve
+from .upgrade import build_beside, fsync_dir, pad_short, upgrade_copy, write_new_file
 
 __all__ = [
+    "ALLOWED_MISSING",
+    "CHUNK_ROWS",
+    "EVENT_CHUNK_ROWS",
+    "EVENT_KIND_BYTES",
+    "EVENT_TEXT_BYTES",
     "FileLayoutError",
     "FileLockedError",
     "RunInfo",
@@ -104,44 +85,11 @@ __all__ = [
     "LAYOUT_VERSION",
 ]
 
-LAYOUT_VERSION = 1
-CHUNK_ROWS = 1024
-EVENT_KIND_BYTES = 16
-EVENT_TEXT_BYTES = 256
-ALLOWED_MISSING = (0.0, -999.0)  # and NaN
-
-# Space kept allocated past HDF5's end of allocation before a write, comfortably more than it can
-# take: a row that starts new chunks (one per dataset, ~52 KiB, plus index nodes), any other row
-# (object headers and index nodes are rewritten in place), an event that starts a new chunk of
-# /events (~19 KiB), any other event. The store stops when the next write's share is not free.
-_HEADROOM = 128 * 1024
-_ROW_HEADROOM = 32 * 1024
-_EVENT_CHUNK_HEADROOM = 64 * 1024
-_EVENT_HEADROOM = 16 * 1024
-EVENT_CHUNK_ROWS = 64
-_RESERVE_STEP = 128 * 1024  # reserved beyond the headroom when there is room: fewer fallocates
-_WRITE_BLOCK = 65536  # rows per write when filling new datasets of an upgraded file
 # Per-dataset chunk cache. Rows only ever go into the newest chunk, and every flush walks all
 # cached chunks: with HDF5 2.0's default (8 MiB per dataset) the per-row flush grew from ~0.03 to
 # ~0.2 ms over the first million rows. 64 KiB holds the newest few chunks of each dataset.
 _CHUNK_CACHE_BYTES = 64 * 1024
 _CHUNK_CACHE_SLOTS = 67
-
-
-class StoreError(Exception):
-    """A store problem; ``str(e)`` is one line that names the file."""
-
-
-class FileLayoutError(StoreError):
-    """The file exists but is not a VIPER (or earlier-VIPER) data file, or is not HDF5."""
-
-
-class FileLockedError(StoreError):
-    """Another recorder is writing this file."""
-
-
-class StoreWriteError(StoreError):
-    """A write failed (disk full, I/O error). The store is closed; earlier rows are safe."""
 
 
 @dataclass(frozen=True)
@@ -161,385 +109,7 @@ class RunInfo:
     simulated: bool = False
 
 
-# --- layout description ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Column:
-    name: str
-    dtype: np.dtype
-    tail: tuple[int, ...]  # shape after the row axis
-    fill: float | int  # HDF5 fill value: marks space that was never written
-    pad: float | int | None  # value for padded (recovered) rows; None = the missing value
-    legacy: bool  # one of the earlier tool's five datasets
-    units: str | None  # None = the run's pressure unit
-    description: str
-
-
-_STATUS_DTYPE = h5py.enum_dtype({s.name: int(s.value) for s in Status}, basetype="u1")
-
-_COLUMNS: tuple[_Column, ...] = (
-    _Column("Index", np.dtype("int32"), (), -1, -1, True, "1",
-            "sample index within its run, from 0 (restarts each run); -1 = recovered partial row"),
-    _Column("Timestamp", np.dtype("float64"), (), math.nan, math.nan, True, "s",
-            "seconds since the run started (monotonic clock), when the poll began"),
-    _Column("Ionisation", np.dtype("float64"), (), math.nan, None, True, None,
-            "ion gauge (IG) pressure; the run's missing_value (see /runs) where Status is not OK"),
-    _Column("CG1", np.dtype("float64"), (), math.nan, None, True, None,
-            "convection gauge 1 pressure; the run's missing_value where Status is not OK"),
-    _Column("CG2", np.dtype("float64"), (), math.nan, None, True, None,
-            "convection gauge 2 pressure; the run's missing_value where Status is not OK"),
-    _Column("Time", np.dtype("float64"), (), math.nan, math.nan, False, "s",
-            "UNIX time (seconds since 1970-01-01 UTC) of the poll; NaN for earlier-tool rows"),
-    _Column("Run", np.dtype("int32"), (), -1, None, False, "1",
-            "run number (row of /runs with that run); 0 = written by the earlier VIPER tool"),
-    _Column("Status", np.dtype("uint8"), (len(CHANNELS),), int(Status.UNKNOWN),
-            int(Status.UNKNOWN), False, "1",
-            "status code per channel (columns IG, CG1, CG2); see the codes attribute"),
-)
-_COLUMN_NAMES = tuple(c.name for c in _COLUMNS)
-_LEGACY_NAMES = tuple(c.name for c in _COLUMNS if c.legacy)
-
-_STR = h5py.string_dtype("utf-8")
-_RUNS_DTYPE = np.dtype([
-    ("run", "i4"), ("first_row", "i8"), ("start_time", "f8"), ("start_iso", _STR),
-    ("port", _STR), ("address", _STR), ("protocol", _STR), ("interval", "f8"), ("host", _STR),
-    ("version", _STR), ("unit", _STR), ("missing_value", "f8"), ("simulated", "?"),
-    ("gauge_config", _STR), ("recording_config", _STR),
-])
-_EVENTS_DTYPE = np.dtype([
-    ("time", "f8"), ("elapsed", "f8"), ("run", "i4"), ("index", "i4"),
-    ("kind", f"S{EVENT_KIND_BYTES}"), ("text", f"S{EVENT_TEXT_BYTES}"),
-])
-_TABLES = {"runs": _RUNS_DTYPE, "events": _EVENTS_DTYPE}
-_KNOWN_MEMBERS = set(_COLUMN_NAMES) | set(_TABLES)
-
-
-@dataclass
-class _Inspection:
-    """What an existing file holds, found read-only before anything is written."""
-
-    new: bool
-    lengths: dict[str, int]  # row datasets present -> rows
-    tables: set[str]  # runs / events present
-    layout_attr: int | None
-    last_run: int  # highest run number recorded (0 if none)
-    units_attr: dict[str, str]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def _reason(exc: BaseException) -> str:
-    """A short reason for a failed write: the errno text if there is one (HDF5's is long)."""
-    if isinstance(exc, _PathError):
-        return str(exc.strerror)
-    code = getattr(exc, "errno", None)
-    if not isinstance(code, int):
-        m = re.search(r"errno = (\d+)", str(exc))
-        code = int(m.group(1)) if m else None
-    if code:
-        return os.strerror(code)
-    return _one_line(str(exc).split(" (", 1)[0]) or type(exc).__name__
-
-
-def _check_missing(value: float) -> float:
-    value = float(value)
-    if not (math.isnan(value) or value in ALLOWED_MISSING):
-        raise ValueError(f"missing_value must be 0.0, NaN or -999, not {value!r}")
-    return value
-
-
-def _storable(text: str) -> str:
-    """`text` as valid UTF-8 can hold it: lone surrogates (undecodable bytes from argv or a
-    file name) become visible escapes such as ``\\udcff`` instead of failing the write."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _fit_utf8(text: str, size: int) -> bytes:
-    """UTF-8 bytes of at most `size`, cut on a character boundary."""
-    data = _storable(text).encode("utf-8")
-    return data[:size].decode("utf-8", "ignore").encode("utf-8")
-
-
-def _iso_utc(t: float) -> str:
-    stamp = datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
-
-
-def _locked_message(path: pathlib.Path, fd: int) -> str:
-    """Who holds the flock on fd's file, best effort from /proc/locks, as one line."""
-    holder, shared = "", False
-    try:
-        st = os.fstat(fd)
-        with open("/proc/locks", encoding="ascii") as fh:
-            for line in fh:
-                parts = line.split()
-                if "->" in parts or len(parts) < 6 or parts[1] != "FLOCK":
-                    continue
-                major, minor, inode = parts[5].split(":")
-                if (int(inode) == st.st_ino and int(major, 16) == os.major(st.st_dev)
-                        and int(minor, 16) == os.minor(st.st_dev)):
-                    pid = int(parts[4])
-                    holder = " (this process)" if pid == os.getpid() else f" (pid {pid})"
-                    shared = parts[3] == "READ"
-                    break
-    except (OSError, ValueError):
-        pass
-    if shared:  # HDF5's own lock, taken by a reader that left file locking on
-        return (f"{path}: is open in another program{holder} with HDF5 file locking on; close "
-                "it (viewers should open the file with locking=False)")
-    return (f"{path}: is being recorded by another VIPER recorder{holder}; stop it or choose "
-            "another file")
-
-
-# --- inspection (read-only) ---------------------------------------------------------------------
-
-
-def _inspect(path: pathlib.Path) -> _Inspection:
-    """Validate an existing file read-only; raise FileLayoutError if we must not append to it."""
-    if not path.exists() or path.stat().st_size == 0 or _all_zero(path):
-        return _Inspection(True, {}, set(), None, 0, {})
-    if not h5py.is_hdf5(path):
-        raise FileLayoutError(f"{path}: is not an HDF5 file; refusing to write to it")
-    try:
-        f = h5py.File(path, "r", locking=False)
-    except OSError as exc:
-        raise FileLayoutError(
-            f"{path}: is an HDF5 file that cannot be opened ({_one_line(_reason(exc))}); "
-            "refusing to write to it") from None
-    try:
-        return _inspect_open(path, f)
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as exc:
-        raise FileLayoutError(
-            f"{path}: is an HDF5 file whose VIPER data cannot be read ({_one_line(_reason(exc))}); "
-            "refusing to write to it") from None
-    finally:
-        f.close()
-
-
-def _all_zero(path: pathlib.Path, limit: int = 16 << 20) -> bool:
-    """A file of nothing but zero bytes: space an older VIPER reserved before a crash kept it
-    from writing the first image. It holds no data, so it counts as new."""
-    if path.stat().st_size > limit:
-        return False
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            if block.count(0) != len(block):
-                return False
-    return True
-
-
-def _bad(path: pathlib.Path, what: str) -> FileLayoutError:
-    return FileLayoutError(f"{path}: not a VIPER data file: {what}; refusing to write to it")
-
-
-def _inspect_open(path: pathlib.Path, f: h5py.File) -> _Inspection:
-    # Objects a user added (an /analysis group, a fit) are kept as they are, never touched.
-    members = set(f.keys()) & _KNOWN_MEMBERS
-    missing = [n for n in _LEGACY_NAMES if n not in members]
-    if missing:
-        raise _bad(path, "dataset(s) " + ", ".join(missing) + " missing")
-    layout_attr = f.attrs.get("viper_layout")
-    if layout_attr is not None:
-        try:
-            layout_attr = int(layout_attr)
-        except (TypeError, ValueError):
-            raise _bad(path, f"viper_layout attribute is {layout_attr!r}") from None
-        if layout_attr > LAYOUT_VERSION:
-            raise FileLayoutError(f"{path}: written by a newer VIPER (layout {layout_attr}, "
-                                  f"this one knows {LAYOUT_VERSION}); refusing to write to it")
-    lengths: dict[str, int] = {}
-    units: dict[str, str] = {}
-    for col in _COLUMNS:
-        if col.name not in members:
-            continue
-        ds = f.get(col.name)
-        if not isinstance(f.get(col.name, getlink=True), h5py.HardLink) or not isinstance(
-                ds, h5py.Dataset):
-            raise _bad(path, f"{col.name} is not a dataset")
-        want_shape = "(N" + "".join(f", {t}" for t in col.tail) + ")"
-        if ds.dtype != col.dtype:
-            raise _bad(path, f"dataset {col.name} is {ds.dtype}, expected {col.dtype}")
-        if ds.ndim != 1 + len(col.tail) or ds.shape[1:] != col.tail:
-            raise _bad(path, f"dataset {col.name} has shape {ds.shape}, expected {want_shape}")
-        if ds.chunks is None or ds.maxshape[0] is not None or ds.maxshape[1:] != col.tail:
-            raise _bad(path, f"dataset {col.name} cannot grow (maxshape {ds.maxshape})")
-        lengths[col.name] = ds.shape[0]
-        if "units" in ds.attrs:
-            units[col.name] = _attr_str(ds.attrs["units"])
-    tables: set[str] = set()
-    last_run = 0
-    for name, dtype in _TABLES.items():
-        if name not in members:
-            continue
-        ds = f.get(name)
-        if (not isinstance(f.get(name, getlink=True), h5py.HardLink)
-                or not isinstance(ds, h5py.Dataset) or ds.dtype.names != dtype.names or ds.ndim != 1
-                or ds.maxshape != (None,) or ds.chunks is None
-                or any(ds.dtype[n].kind != dtype[n].kind
-                       or (dtype[n].kind != "O" and ds.dtype[n] != dtype[n]) for n in dtype.names)):
-            raise _bad(path, f"/{name} is not a VIPER {name} table")
-        tables.add(name)
-        if name == "runs" and ds.shape[0]:
-            last_run = max(last_run, int(np.max(ds.fields("run")[:])))
-    if "Run" in lengths and lengths["Run"]:
-        last_run = max(last_run, int(f["Run"][lengths["Run"] - 1]))
-    return _Inspection(False, lengths, tables, layout_attr, last_run, units)
-
-
-def _attr_str(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _check_units(path: pathlib.Path, found: _Inspection, unit: str) -> None:
-    """Refuse mixing pressure units in one column (the earlier tool always wrote Torr)."""
-    rows = max(found.lengths.values(), default=0)
-    for name in ("Ionisation", "CG1", "CG2"):
-        have = found.units_attr.get(name)
-        if have is None and rows:
-            have = "Torr"
-        if have is not None and have != unit:
-            raise FileLayoutError(f"{path}: holds pressures in {have}, this run is set to {unit}; "
-                                  "use another file")
-
-
-def check_layout(path: str | os.PathLike[str]) -> None:
-    """Raise FileLayoutError unless VIPER may append to `path` (missing or 0-byte is fine).
-
-    Read-only, takes no lock: for front ends that want to warn before starting a recorder.
-    """
-    _inspect(pathlib.Path(path))
-
-
-# --- creating a new file ------------------------------------------------------------------------
-
-
-_image_counter = itertools.count()
-
-
-def _new_file_image(run: RunInfo, version: str) -> bytes:
-    """The complete empty layout, built in memory so it reaches the disk in one write."""
-    name = f"viper-new-{os.getpid()}-{next(_image_counter)}.h5"
-    f = h5py.File(name, "w", driver="core", backing_store=False)
-    try:
-        _add_missing(f, run, version, rows=0, existing=set())
-        f.flush()
-        return bytes(f.id.get_file_image())
-    finally:
-        f.close()
-
-
-def _add_missing(f: h5py.File, run: RunInfo, version: str, rows: int, existing: set[str]) -> None:
-    """Create the datasets and tables a file lacks (all of them for a new file), then mark it.
-
-    Rows already in the file when a dataset is added are the earlier tool's: no time, run 0,
-    status unknown.
-    """
-    for col in _COLUMNS:
-        if col.name in existing:
-            continue
-        dtype = _STATUS_DTYPE if col.name == "Status" else col.dtype
-        ds = f.create_dataset(col.name, shape=(rows,) + col.tail, maxshape=(None,) + col.tail,
-                              chunks=(CHUNK_ROWS,) + col.tail, dtype=dtype, fillvalue=col.fill)
-        if rows:
-            old = {"Time": math.nan, "Run": 0, "Status": int(Status.UNKNOWN)}[col.name]
-            for start in range(0, rows, _WRITE_BLOCK):
-                stop = min(rows, start + _WRITE_BLOCK)
-                ds[start:stop] = np.full((stop - start,) + col.tail, old, dtype=col.dtype)
-    for col in _COLUMNS:
-        ds = f[col.name]
-        if "units" not in ds.attrs:
-            ds.attrs["units"] = run.unit if col.units is None else col.units
-        if "description" not in ds.attrs:
-            ds.attrs["description"] = col.description
-        if col.name == "Status":
-            if "codes" not in ds.attrs:
-                ds.attrs["codes"] = status_code_table()
-            if "channels" not in ds.attrs:
-                ds.attrs["channels"] = ", ".join(CHANNELS)
-    if "runs" not in existing:
-        ds = f.create_dataset("runs", shape=(0,), maxshape=(None,), chunks=(16,),
-                              dtype=_RUNS_DTYPE)
-        ds.attrs["description"] = ("one row per VIPER run: settings, config files, and first_row, "
-                                   "the row where its samples start")
-    if "events" not in existing:
-        ds = f.create_dataset("events", shape=(0,), maxshape=(None,), chunks=(EVENT_CHUNK_ROWS,),
-                              dtype=_EVENTS_DTYPE)
-        ds.attrs["description"] = ("things that happened besides samples; index is the run's next "
-                                   "sample index (the event sits before that row); text is UTF-8")
-        ds.attrs["kinds"] = ", ".join(k.value for k in EventKind)
-    if "viper_layout" not in f.attrs:
-        f.attrs["creator"] = f"VIPER {version}"
-        f.attrs["viper_layout"] = np.int32(LAYOUT_VERSION)
-
-
-def _needs_upgrade(found: _Inspection) -> bool:
-    """An earlier-tool file (or one a crash left mid-upgrade by an older VIPER)."""
-    return (set(found.lengths) | found.tables) != _KNOWN_MEMBERS or found.layout_attr is None
-
-
-def _pad_short(f: h5py.File, lengths: dict[str, int], missing: float, crashed_run: int) -> None:
-    """Pad row datasets a crash left shorter than the longest, never touching existing rows."""
-    target = max(lengths.values())
-    for name, k in lengths.items():
-        if k == target:
-            continue
-        col = _COLUMNS[_COLUMN_NAMES.index(name)]
-        if name == "Run":
-            value: float | int = crashed_run
-        elif col.pad is None:
-            value = missing
-        else:
-            value = col.pad
-        ds = f[name]
-        ds.resize((target,) + col.tail)
-        ds[k:target] = np.full((target - k,) + col.tail, value, dtype=col.dtype)
-
-
-def _verify_copy(original: pathlib.Path, copy: pathlib.Path, found: _Inspection) -> None:
-    """Raise OSError unless every row dataset of `original` reads back identical in `copy`."""
-    with h5py.File(original, "r", locking=False) as old, h5py.File(copy, "r", locking=False) as new:
-        for name, rows in found.lengths.items():
-            a, b = old[name], new[name]
-            if b.shape[0] < rows or b.dtype != a.dtype:
-                raise OSError(errno.EIO, f"the upgraded copy's {name} differs from the original")
-            for start in range(0, rows, _WRITE_BLOCK):
-                stop = min(rows, start + _WRITE_BLOCK)
-                if not np.array_equal(a[start:stop], b[start:stop], equal_nan=a.dtype.kind == "f"):
-                    raise OSError(errno.EIO, f"the upgraded copy's {name} differs from the original")
-        for name in set(found.tables) | {n for n in old if n not in _KNOWN_MEMBERS}:
-            if name not in new:
-                raise OSError(errno.EIO, f"the upgraded copy lacks /{name}")
-
-
-def _fsync_dir(folder: pathlib.Path) -> None:
-    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 # --- the store ----------------------------------------------------------------------------------
-
-
-class _PathError(OSError):
-    """The file's path no longer leads to the file being written."""
-
-
-def _fd_path(fd: int) -> str:
-    """Where an open file is now (Linux), or "" if unknown or deleted."""
-    try:
-        where = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return ""
-    return "" if where.endswith(" (deleted)") else where
-
-
-class _ReserveError(OSError):
-    """Our space reservation failed: HDF5 has not been asked to write anything yet."""
 
 
 # HDF5 handles whose close failed even when detached: freeing them can crash the process.
@@ -587,50 +157,49 @@ class Store:
         self = cls()
         self.path = pathlib.Path(path)
         self.run = run
-        self.missing_value = _check_missing(missing_value)
+        self.missing_value = check_missing(missing_value)
         self.fsync = fsync
         p = self.path
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise StoreError(f"{p}: cannot open: {_reason(exc)}") from None
+            raise StoreError(f"{p}: cannot open: {reason(exc)}") from None
         try:
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise FileLockedError(_locked_message(p, self._lock_fd)) from None
+                raise FileLockedError(locked_message(p, self._lock_fd)) from None
             except OSError as exc:
-                raise StoreError(f"{p}: cannot lock ({_reason(exc)}); "
+                raise StoreError(f"{p}: cannot lock ({reason(exc)}); "
                                  "keep data files on a local disk") from None
-            found = _inspect(p)
-            _check_units(p, found, run.unit)
+            found = inspect_file(p)
+            check_units(p, found, run.unit)
         except BaseException:
             self._release_lock()
             raise
         try:
             self._open_locked(found)
         except (OSError, RuntimeError) as exc:
-            self._shutdown(hdf5_failed=not isinstance(exc, _ReserveError))
+            self._shutdown(hdf5_failed=not isinstance(exc, ReserveError))
             safe = max(found.lengths.values(), default=0)
-            raise StoreWriteError(f"{p}: cannot write: {_reason(exc)}; {safe} rows are safe; "
+            raise StoreWriteError(f"{p}: cannot write: {reason(exc)}; {safe} rows are safe; "
                                   "this run was not started") from None
         except BaseException:
             self._shutdown(hdf5_failed=False)
             raise
         return self
 
-    def _open_locked(self, found: _Inspection) -> None:
+    def _open_locked(self, found: Inspection) -> None:
         if found.new:
             self._replace_with(self._write_new_file)
-            found = _Inspection(False, {n: 0 for n in _COLUMN_NAMES}, set(_TABLES),
-                                LAYOUT_VERSION, 0, {})
+            found = Inspection.fresh()
         before = found
-        if _needs_upgrade(found):
+        if needs_upgrade(found):
             self._replace_with(lambda tmp: self._upgrade_copy(tmp, found))
-            found = _inspect(self.path)
+            found = inspect_file(self.path)
         self._open_hdf5()
-        self._ensure_headroom(_HEADROOM + self._runs_text_bytes())
+        self._ensure_headroom(HEADROOM + self._runs_text_bytes())
         self._upgrade_and_recover(found, before)
         self._setup_columns()
         self._add_run_row()
@@ -655,86 +224,23 @@ class Store:
 
     def _replace_with(self, build: Callable[[pathlib.Path], None],
                       target: pathlib.Path | None = None) -> None:
-        """Build the file's next state at a temporary path beside it, then rename it into place.
-
-        A kill, ENOSPC or EIO at any point leaves the original as it was (the temporary file is
-        removed, or replaced by the next run). The rename is atomic; we lock the new file before
-        it takes the name, so no other recorder can open it in between, and keep that lock.
-        """
+        """Build the file's next state beside it and rename it into place (upgrade.build_beside);
+        the store then holds the new file's lock instead of the old one's."""
         target = self.path if target is None else target
-        tmp = target.with_name(f".{target.name}.viper-tmp")
-        fd = -1
-        try:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()  # left by a run killed while building it
-            build(tmp)
-            fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if self.fsync:
-                os.fsync(fd)
-            os.rename(tmp, target)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        fd = build_beside(target, build, fsync=self.fsync)
         old, self._lock_fd = self._lock_fd, fd
         os.close(old)
         if self.fsync:
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
 
     def _write_new_file(self, tmp: pathlib.Path) -> None:
-        """The empty layout, built in memory and written in one piece."""
-        image = _new_file_image(self.run, self.run.version or __version__)
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            view = memoryview(image)
-            while view:
-                view = view[os.write(fd, view):]
-            self._allocate_fd(fd, len(image), _HEADROOM + _RESERVE_STEP)
-        except OSError as exc:
-            raise _ReserveError(exc.errno, exc.strerror) from None
-        finally:
-            os.close(fd)
+        write_new_file(tmp, self.run.unit, self.run.version or __version__)
 
-    def _upgrade_copy(self, tmp: pathlib.Path, found: _Inspection) -> None:
-        """An earlier-tool file with VIPER's datasets added, on a copy; checked before use.
+    def _upgrade_copy(self, tmp: pathlib.Path, found: Inspection) -> None:
+        upgrade_copy(self.path, tmp, found, missing=self.missing_value, unit=self.run.unit,
+                     version=self.run.version or __version__)
 
-        The earlier tool's rows are compared value by value with the original's before the copy
-        may replace it.
-        """
-        try:
-            shutil.copyfile(self.path, tmp)
-            rows = max(found.lengths.values())
-            fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
-            try:
-                # Through an OrderedFile too: it never lets a failed write reach HDF5 as an
-                # exception (HDF5 then crashes freeing its handles); it keeps the error for us.
-                ofile = OrderedFile(fd)
-                f = h5py.File(ofile, "r+")
-                try:
-                    _pad_short(f, found.lengths, self.missing_value, found.last_run)
-                    _add_missing(f, self.run, self.run.version or __version__, rows,
-                                 set(found.lengths) | found.tables)
-                    f.flush()
-                    ofile.check()
-                    ofile.commit()
-                except BaseException:
-                    ofile.detach()
-                    raise
-                finally:
-                    f.close()
-                ofile.check()
-                ofile.commit()
-                self._allocate_fd(fd, os.fstat(fd).st_size, _HEADROOM + _RESERVE_STEP)
-            finally:
-                os.close(fd)
-            _verify_copy(self.path, tmp, found)
-        except OSError as exc:
-            raise _ReserveError(exc.errno, exc.strerror) from None
-
-    def _upgrade_and_recover(self, found: _Inspection, before: _Inspection) -> None:
+    def _upgrade_and_recover(self, found: Inspection, before: Inspection) -> None:
         """Complete rows a crash left partial (in place, through the ordered writes).
 
         `before` is the file as found, before an upgrade (which pads on its copy) if any.
@@ -745,7 +251,7 @@ class Store:
         target = max(lengths.values())
         shortest = min(min(lengths.values()), min(before.lengths.values()))
         crashed_run = found.last_run if "Run" in lengths else 0
-        _pad_short(f, lengths, self.missing_value, crashed_run)
+        pad_short(f, lengths, self.missing_value, crashed_run)
         # Rows whose Run was never written (fill -1) at the end: the crash hit between HDF5
         # writing some of a row's data and the rest. Name their run, as for padded rows.
         unfinished = 0
@@ -776,7 +282,7 @@ class Store:
         f = self._file
         assert f is not None
         self._columns = []
-        for col in _COLUMNS:
+        for col in COLUMNS:
             dsid = f[col.name].id
             buf = np.zeros((1,) + col.tail, dtype=col.dtype)
             mspace = h5s.create_simple((1,) + col.tail)
@@ -788,7 +294,7 @@ class Store:
         self._events = f["events"]
         # Rows that start a new chunk of some dataset need more room (earlier-tool datasets may be
         # chunked otherwise than ours).
-        self._chunk_rows = tuple(sorted({f[c.name].chunks[0] for c in _COLUMNS}))
+        self._chunk_rows = tuple(sorted({f[c.name].chunks[0] for c in COLUMNS}))
         self._event_chunk_rows = self._events.chunks[0]
 
     def _add_run_row(self) -> None:
@@ -798,14 +304,14 @@ class Store:
         self.run_number = self._last_run + 1
         self._bufs["Run"][0] = self.run_number
         # Every text is made storable before anything is written: a /runs row is all or nothing.
-        texts = [_storable(t) for t in (_iso_utc(r.start_time), r.port, r.address, r.protocol,
+        texts = [storable(t) for t in (iso_utc(r.start_time), r.port, r.address, r.protocol,
                                         r.host, r.version, r.unit, r.gauge_config,
                                         r.recording_config)]
         iso, port, address, protocol, host, version, unit, gauge_config, recording_config = texts
         row = np.array([(
             self.run_number, self.rows, r.start_time, iso, port, address, protocol, r.interval,
             host, version, unit, self.missing_value, r.simulated, gauge_config, recording_config,
-        )], dtype=_RUNS_DTYPE)
+        )], dtype=RUNS_DTYPE)
         runs = f["runs"]
         n = runs.shape[0]
         runs.resize((n + 1,))
@@ -817,40 +323,10 @@ class Store:
     # -- space reservation --
 
     def _reserve(self, need: int, used: int) -> None:
-        """Make the file physically at least `used + need` bytes, blocks allocated.
-
-        Raises _ReserveError (disk full, file too large) before HDF5 is asked to write.
-        """
-        try:
-            size = os.fstat(self._lock_fd).st_size
-            want = used + need
-            if size >= want:
-                return
-            try:
-                self._allocate_fd(self._lock_fd, size, want + _RESERVE_STEP - size)
-            except OSError:
-                self._allocate_fd(self._lock_fd, size, want - size)  # near full: just this write
-        except OSError as exc:
-            raise _ReserveError(exc.errno, exc.strerror) from None
+        """Make the file physically at least `used + need` bytes (space.reserve)."""
+        reserve(self._lock_fd, need, used)
         if self._ofile is not None:
             self._ofile.size = max(self._ofile.size, os.fstat(self._lock_fd).st_size)
-
-    @staticmethod
-    def _allocate_fd(fd: int, size: int, length: int) -> None:
-        """Allocate `length` bytes past `size`, or leave the file at `size` and raise."""
-        try:
-            try:
-                os.posix_fallocate(fd, size, length)
-            except OSError as exc:
-                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                    raise
-                os.pwrite(fd, bytes(length), size)  # no fallocate on this file system
-        except OSError:
-            try:  # a partial reservation is ours alone: HDF5 uses nothing past `size`
-                os.ftruncate(fd, size)
-            except OSError:
-                pass
-            raise
 
     def _ensure_headroom(self, need: int) -> None:
         """Keep `need` bytes allocated past HDF5's end of allocation, so HDF5 writes can't fail.
@@ -874,9 +350,9 @@ class Store:
 
     def _fail(self, exc: BaseException) -> StoreWriteError:
         """Close as best we can and build the error; rows flushed before stay readable."""
-        msg = f"{self.path}: cannot write: {_reason(exc)}; {self.rows} rows are safe"
+        msg = f"{self.path}: cannot write: {reason(exc)}; {self.rows} rows are safe"
         self._failed = msg
-        self._shutdown(hdf5_failed=not isinstance(exc, _ReserveError))
+        self._shutdown(hdf5_failed=not isinstance(exc, ReserveError))
         return StoreWriteError(msg)
 
     def _check_open(self) -> None:
@@ -905,7 +381,7 @@ class Store:
             try:
                 n = self.rows
                 starts_chunk = any(n % c == 0 for c in self._chunk_rows)
-                self._ensure_headroom(_HEADROOM if starts_chunk else _ROW_HEADROOM)
+                self._ensure_headroom(HEADROOM if starts_chunk else ROW_HEADROOM)
                 for dsid, buf, mspace, fspace, mtype, tail, maxdims, zeros in self._columns:
                     dims = (n + 1,) + tail
                     dsid.set_extent(dims)
@@ -926,9 +402,9 @@ class Store:
             try:
                 self._check_path()
                 if self._events is not None and self._events.shape[0] % self._event_chunk_rows:
-                    self._ensure_headroom(_EVENT_HEADROOM)
+                    self._ensure_headroom(EVENT_HEADROOM)
                 else:
-                    self._ensure_headroom(_EVENT_CHUNK_HEADROOM)
+                    self._ensure_headroom(EVENT_CHUNK_HEADROOM)
                 self._write_event(kind, event.text, event.index, event.time, event.elapsed)
             except (OSError, RuntimeError) as exc:
                 raise self._fail(exc) from None
@@ -936,33 +412,13 @@ class Store:
     # -- the file's path during a run --
 
     def _check_path(self) -> None:
-        """Notice the file being deleted, moved or replaced during the run, before a write.
-
-        Deleted (no name left): restored at its path from the copy still open here, every row
-        kept, with a recovery event, and the run goes on. Moved away or replaced by another
-        file: the run stops with an error saying where the rows are; never a false success.
-        """
-        try:
-            at_path = os.stat(self.path)
-        except FileNotFoundError:
-            at_path = None
-        mine = os.fstat(self._lock_fd)
-        if at_path is not None and (at_path.st_ino, at_path.st_dev) == (mine.st_ino, mine.st_dev):
-            return
-        if mine.st_nlink == 0 and at_path is None:
-            self._restore_deleted(self.path)
-            return
-        if mine.st_nlink == 0:  # deleted, and another file now has its name: keep both
-            rescue = self.path.with_name(f"{self.path.stem}.rescued-run{self.run_number}.h5")
-            self._restore_deleted(rescue)
-            raise _PathError(errno.EEXIST, f"the file was deleted and another file took its "
-                             f"name during the run; its rows were saved to {rescue}")
-        where = _fd_path(self._lock_fd)
-        what = f"was moved to {where}" if where else "was moved away"
-        if at_path is not None:
-            what += " and another file took its name"
-        raise _PathError(errno.ENOENT, f"the file {what} during the run (the rows recorded so "
-                         "far are in it)")
+        """Notice the file being deleted, moved or replaced during the run, before a write
+        (paths.where_now): restore a deleted one, raise PathError if the run must stop."""
+        restore_at, error = where_now(self.path, self._lock_fd, self.run_number)
+        if restore_at is not None:
+            self._restore_deleted(restore_at)
+        if error is not None:
+            raise error
 
     def _restore_deleted(self, target: pathlib.Path) -> None:
         f, ofile = self._file, self._ofile
@@ -974,19 +430,7 @@ class Store:
         self._columns, self._events = [], None
         old_fd = self._lock_fd
 
-        def copy(tmp: pathlib.Path) -> None:
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            try:
-                size, done = os.fstat(old_fd).st_size, 0
-                while done < size:
-                    n = os.copy_file_range(old_fd, fd, size - done, done, done)
-                    if n <= 0:
-                        raise OSError(errno.EIO, "short copy")
-                    done += n
-            finally:
-                os.close(fd)
-
-        self._replace_with(copy, target)
+        self._replace_with(lambda tmp: copy_open_file(old_fd, tmp), target)
         self._open_hdf5()
         self._setup_columns()
         self._bufs["Run"][0] = self.run_number
@@ -999,8 +443,8 @@ class Store:
         ev = self._events
         assert ev is not None
         row = np.array([(t, elapsed, self.run_number, index,
-                         _fit_utf8(kind.value, EVENT_KIND_BYTES),
-                         _fit_utf8(text, EVENT_TEXT_BYTES))], dtype=_EVENTS_DTYPE)
+                         fit_utf8(kind.value, EVENT_KIND_BYTES),
+                         fit_utf8(text, EVENT_TEXT_BYTES))], dtype=EVENTS_DTYPE)
         n = ev.shape[0]
         ev.resize((n + 1,))
         ev[n:n + 1] = row
