@@ -14,15 +14,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..protocol.ascii_codec import SHUTDOWN_TEXT
 from ..protocol.facts import DEFAULT_UNIT, OVER_RANGE_VALUE
 from .model import CG_MAX, ChamberModel, Pressures, convection_reading
-from .options import UNIT_FACTORS, SimOptions
+from .options import IG_ERRORS, UNIT_FACTORS, SimOptions
 
 OVERPRESSURE = 0x01
 """The IG shutdown cause of an over-pressure trip (RS `01 OVPRS`)."""
-IG_ERRORS: tuple[int, ...] = tuple(SHUTDOWN_TEXT)
-"""Every shutdown cause the unit reports; 0 is "no fault"."""
 
 TZ_MAX = 0.1
 """Torr: zero calibration refused when the present or requested pressure is above 100 mTorr."""
