@@ -50,6 +50,8 @@ FILAMENT_2 = "SF2"
 UNIT_TORR = "SUT"
 UNIT_MBAR = "SUM"
 UNIT_PASCAL = "SUP"
+UNIT_COMMANDS: dict[str, str] = {UNIT_TORR: "TORR", UNIT_MBAR: "MBAR", UNIT_PASCAL: "PASCAL"}
+"""Set-unit mnemonic -> the unit's name, as RU sends it (`facts.UNIT_PER_TORR`)."""
 FACTORY_SETTINGS = "FAC"
 UNLOCK = "UNL"
 TOGGLE_UNLOCK = "TLU"

@@ -153,7 +153,7 @@ class AsciiTable:
     def _command_table(self) -> dict[str, Callable[[float], Reply]]:
         """Commands without an argument, by mnemonic."""
         c = self.controller
-        return {
+        table: dict[str, Callable[[float], Reply]] = {
             ac.READ_IG: lambda now: self._reply(self._ig_text(now)),
             ac.READ_SYSTEM: self._rds,
             ac.READ_CG1: partial(self._cg_reply, 1),
@@ -172,9 +172,6 @@ class AsciiTable:
             ac.FILAMENT_2: lambda now: self._run(partial(c.set_filament, 2)),
             ac.VERSION: lambda now: self._reply(self.options.firmware),
             ac.READ_UNIT: self._ru,
-            ac.UNIT_TORR: lambda now: self._done(c.set_unit("TORR")),
-            ac.UNIT_MBAR: lambda now: self._done(c.set_unit("MBAR")),
-            ac.UNIT_PASCAL: lambda now: self._done(c.set_unit("PASCAL")),
             ac.SHUTDOWN_CAUSE: lambda now: self._reply(ac.SHUTDOWN_TEXT[c.state.ig_error]),
             ac.RESET: self._rst,
             ac.FACTORY_SETTINGS: lambda now: self._run(c.factory_reset),
@@ -190,6 +187,9 @@ class AsciiTable:
             ac.FILAMENT_CURRENT: partial(self._diagnostic, FILAMENT_CURRENT),
             ac.FILAMENT_CURRENT_ALT: partial(self._diagnostic, FILAMENT_CURRENT),
         }
+        for mnemonic, unit in ac.UNIT_COMMANDS.items():
+            table[mnemonic] = lambda now, unit=unit: self._done(c.set_unit(unit))
+        return table
 
     def _rds(self, now: float) -> Reply:
         """The IG reading while the IG is on, else CG1's."""

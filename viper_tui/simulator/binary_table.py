@@ -15,7 +15,7 @@ from functools import partial
 from ..protocol import binary_codec
 from ..protocol.binary_codec import Code, Frame
 from ..protocol.facts import OVER_RANGE_VALUE
-from .ascii_table import fits_reply
+from .ascii_table import fits_reply  # binary takes only numbers ASCII can read back: one set of settings
 from .options import UNIT_FACTORS, SimOptions
 from .state import OFF_ABOVE, ON_BELOW, SPAN, ZERO, Controller, Refusal
 
@@ -146,8 +146,8 @@ class BinaryTable:
         values = []
         for channel in channels:
             if channel == 0:
-                value = c.ig_reading(now)
-                values.append(self.options.binary_ig_off_value if value is None else value)  # a sentinel: never converted
+                value = c.ig_reading(now)  # IG off: the sentinel, never converted
+                values.append(self.options.binary_ig_off_value if value is None else value)
                 continue
             value = c.cg_reading(channel, now)
             # A CG turned off: the ASCII reply is silence or an error; a binary reply carrying three

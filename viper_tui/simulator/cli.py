@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     binary = parser.add_argument_group("binary-protocol facts no source pins down")
     binary.add_argument("--unit-codes", default=_UNIT_CODES, metavar="T,M,P",
                         help=f"units byte for Torr, mbar, Pa (default {_UNIT_CODES}; hex with 0x)")
-    binary.add_argument("--binary-ig-off", type=float, default=DEFAULTS.binary_ig_off_value, metavar="VALUE", help="IG reading while off")
+    binary.add_argument("--binary-ig-off", type=float, default=DEFAULTS.binary_ig_off_value, metavar="VALUE",
+                        help="IG reading while off")
     binary.add_argument("--bad-crc", choices=BAD_FRAME_REPLIES, default=DEFAULTS.binary_bad_frame,
                         help="what a frame with a bad CRC gets")
     binary.add_argument("--refusal", choices=REFUSALS, default=DEFAULTS.binary_refusal,
