@@ -116,7 +116,7 @@ class SimulatedGauge:
     """A KJLC 392 in ASCII or BINARY mode. Feed it the host's bytes; it returns what the gauge sends back."""
 
     def __init__(self, options: SimOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.options = opts = options or SimOptions()
+        opts = options or SimOptions()
         self._clock = clock
         self._lock = threading.RLock()
         self._start = clock()
@@ -130,6 +130,7 @@ class SimulatedGauge:
         self._late_rng = random.Random(f"late/{opts.seed}")
         self.stats = GaugeStats()
         self.controller = Controller(opts, self.model, self._start)
+        """The gauge's state and format-free behaviour (state.py), shared by both command tables."""
         self._ascii = AsciiTable(self.controller, self._reset)
         self._binary = BinaryTable(self.controller, self._reset)
         self._pending = bytearray()
@@ -139,6 +140,15 @@ class SimulatedGauge:
         self.on_command: Callable[[bytes, bytes | None], None] | None = None
         """Called with each command frame and its reply (None: silence); for logging only."""
         self.controller.advance(self._start)
+
+    @property
+    def options(self) -> SimOptions:
+        """The options, shared with the controller and the tables: one object, changeable live."""
+        return self.controller.options
+
+    @options.setter
+    def options(self, options: SimOptions) -> None:
+        self.controller.options = options
 
     @property
     def state(self) -> GaugeState:
