@@ -102,7 +102,6 @@ class BinaryTable:
 
     def _command_table(self) -> dict[int, Handler]:
         c = self.controller
-        state = c.state
         table: dict[int, Handler] = {
             Code.READ_ALL: partial(self._pressures, (0, 1, 2)),
             Code.READ_CG: partial(self._pressures, (1, 2)),
@@ -111,24 +110,24 @@ class BinaryTable:
             Code.READ_CG2: partial(self._pressures, (2,)),
             Code.IG_ON: lambda f, now: self._done(f, c.ig_on(now)),
             Code.IG_OFF: self._ig_off,
-            Code.IG_STATUS: lambda f, now: self._byte(f, binary_codec.IG_ON_STATUS if state.ig_on else 0x00),
+            Code.IG_STATUS: lambda f, now: self._byte(f, binary_codec.IG_ON_STATUS if c.state.ig_on else 0x00),
             Code.READ_EMISSION: lambda f, now: self._byte(
-                f, binary_codec.EMISSION_4MA if state.emission_4ma else binary_codec.EMISSION_100UA),
+                f, binary_codec.EMISSION_4MA if c.state.emission_4ma else binary_codec.EMISSION_100UA),
             Code.SET_EMISSION: self._set_emission,
-            Code.READ_FILAMENT: lambda f, now: self._byte(f, state.filament),
+            Code.READ_FILAMENT: lambda f, now: self._byte(f, c.state.filament),
             Code.SET_FILAMENT: self._set_filament,
-            Code.READ_OVERPRESSURE: lambda f, now: self._float(f, state.ig_overpressure * c.factor),
+            Code.READ_OVERPRESSURE: lambda f, now: self._float(f, c.state.ig_overpressure * c.factor),
             Code.SET_OVERPRESSURE: self._set_overpressure,
-            Code.READ_IG_AUTO_ON: lambda f, now: self._float(f, (state.ig_auto_on or 0.0) * c.factor),
+            Code.READ_IG_AUTO_ON: lambda f, now: self._float(f, (c.state.ig_auto_on or 0.0) * c.factor),
             Code.SET_IG_AUTO_ON: self._set_auto_on,
             Code.SET_BAUD: self._set_baud,
             Code.RESET: self._reset_command,
-            Code.READ_CG1_VACUUM: lambda f, now: self._float(f, state.cg_vacuum[1]),
-            Code.READ_CG2_VACUUM: lambda f, now: self._float(f, state.cg_vacuum[2]),
-            Code.READ_CG1_ATMOSPHERE: lambda f, now: self._float(f, state.cg_atmosphere[1]),
-            Code.READ_CG2_ATMOSPHERE: lambda f, now: self._float(f, state.cg_atmosphere[2]),
-            Code.READ_CG1_ANALOG: lambda f, now: self._byte(f, state.cg_analog[1]),
-            Code.READ_CG2_ANALOG: lambda f, now: self._byte(f, state.cg_analog[2]),
+            Code.READ_CG1_VACUUM: lambda f, now: self._float(f, c.state.cg_vacuum[1]),
+            Code.READ_CG2_VACUUM: lambda f, now: self._float(f, c.state.cg_vacuum[2]),
+            Code.READ_CG1_ATMOSPHERE: lambda f, now: self._float(f, c.state.cg_atmosphere[1]),
+            Code.READ_CG2_ATMOSPHERE: lambda f, now: self._float(f, c.state.cg_atmosphere[2]),
+            Code.READ_CG1_ANALOG: lambda f, now: self._byte(f, c.state.cg_analog[1]),
+            Code.READ_CG2_ANALOG: lambda f, now: self._byte(f, c.state.cg_analog[2]),
             Code.SET_CG1_ANALOG: partial(self._set_analog, 1),
             Code.SET_CG2_ANALOG: partial(self._set_analog, 2),
         }
