@@ -10,6 +10,7 @@ import time
 import pytest
 import serial
 
+from viper_tui.simulator import SimOptions
 from viper_tui.simulator.cli import build_parser, options_from
 
 
@@ -207,3 +208,8 @@ def test_exit_leaves_a_link_that_now_points_elsewhere(tmp_path):
         if second is not None:
             stop(second, signal.SIGHUP)  # a closed terminal cleans up too
     assert second.returncode == 0 and not link.is_symlink()
+
+
+def test_the_command_line_defaults_are_simoptions_defaults():
+    """Defaults are stated once, in SimOptions: viper-sim without arguments is SimOptions()."""
+    assert options_from(build_parser().parse_args([])) == SimOptions()

@@ -56,10 +56,10 @@ _ASCII_COMMANDS = {
     Action.IG_OFF: ascii_codec.IG_OFF,
     Action.DEGAS_ON: ascii_codec.DEGAS_ON,
     Action.DEGAS_OFF: ascii_codec.DEGAS_OFF,
-    Action.EMISSION_100UA: "SE0",
-    Action.EMISSION_4MA: "SE1",
-    Action.FILAMENT_1: "SF1",
-    Action.FILAMENT_2: "SF2",
+    Action.EMISSION_100UA: ascii_codec.EMISSION_100UA,
+    Action.EMISSION_4MA: ascii_codec.EMISSION_4MA,
+    Action.FILAMENT_1: ascii_codec.FILAMENT_1,
+    Action.FILAMENT_2: ascii_codec.FILAMENT_2,
 }
 
 _WHY_INVALID = {
@@ -68,7 +68,7 @@ _WHY_INVALID = {
     Action.DEGAS_ON: "degas needs the IG on and the pressure below 5E-05 Torr",
 }
 
-_EMISSION = {"0.1MA EM": "100 uA", "4.0MA EM": "4 mA"}
+_EMISSION = {ascii_codec.EMISSION_100UA_TEXT: "100 uA", ascii_codec.EMISSION_4MA_TEXT: "4 mA"}
 _NO_BINARY = "has no known binary command (switch the gauge's FORMAT to ASCII to use it)"
 
 
@@ -102,7 +102,7 @@ def perform(client: GaugeClient, action: Action) -> ControlResult:
 
 def _ascii_set(client: GaugeClient, action: Action) -> ControlResult:
     reply = client.query(_ASCII_COMMANDS[action])
-    if reply == TextReply("PROGM OK"):
+    if reply == TextReply(ascii_codec.PROGRAMMED):
         return ControlResult(action, True, "done")
     if isinstance(reply, ErrorReply):
         why = _WHY_INVALID.get(action) if reply.kind is ErrorKind.INVALID else None

@@ -41,6 +41,51 @@ READ_UNIT = "RU"
 SHUTDOWN_CAUSE = "RS"
 RESET = "RST"
 
+# The rest of the command set (PROTOCOL.md section 3.3): the simulated gauge answers all of them,
+# and naming them here keeps the gauge's side and the client's side of the wire on one spelling.
+EMISSION_100UA = "SE0"
+EMISSION_4MA = "SE1"
+FILAMENT_1 = "SF1"
+FILAMENT_2 = "SF2"
+UNIT_TORR = "SUT"
+UNIT_MBAR = "SUM"
+UNIT_PASCAL = "SUP"
+UNIT_COMMANDS: dict[str, str] = {UNIT_TORR: "TORR", UNIT_MBAR: "MBAR", UNIT_PASCAL: "PASCAL"}
+"""Set-unit mnemonic -> the unit's name, as RU sends it (`facts.UNIT_PER_TORR`)."""
+FACTORY_SETTINGS = "FAC"
+UNLOCK = "UNL"
+TOGGLE_UNLOCK = "TLU"
+PARITY_NONE = "SPN"
+PARITY_ODD = "SPO"
+PARITY_EVEN = "SPE"
+ION_CURRENT = "RDIGC"
+EMISSION_CURRENT = "RDIGE"
+FILAMENT_VOLTAGE = "RDIGV"
+FILAMENT_CURRENT = "RDIGI"  # one driver's name for it
+FILAMENT_CURRENT_ALT = "RDIGA"  # the other driver's name
+# Commands with an argument: the mnemonic is a prefix (PROTOCOL.md section 3.3).
+SET_ADDRESS_OFFSET = "SA"  # SA00 / SA10 / SA20 / SA30
+SET_BAUD = "SB"  # SB 19200
+SET_TRIP = "SL"  # SL[A|B]{+|-} value
+READ_TRIP = "RL"  # RL[A|B]{+|-}
+ZERO_CG = "TZ"  # TZ{A|B} value
+SPAN_CG = "TS"  # TS{A|B} value
+
+# Reply payloads with a fixed text (PROTOCOL.md section 3.3).
+PROGRAMMED = "PROGM OK"
+IG_ON_TEXT, IG_OFF_TEXT = "1 IG ON", "0 IG OFF"
+DEGAS_ON_TEXT, DEGAS_OFF_TEXT = "1 DG ON", "0 DG OFF"
+EMISSION_4MA_TEXT, EMISSION_100UA_TEXT = "4.0MA EM", "0.1MA EM"
+UNLOCK_ON_TEXT, UNLOCK_OFF_TEXT = "1 UL ON", "0 UL OFF"
+SHUTDOWN_TEXT: dict[int, str] = {
+    0x00: "00 ST OK",
+    0x01: "01 OVPRS",
+    0x02: "02 EMISS",
+    0x08: "08 POWER",
+    0x20: "20 ION C",
+}
+"""RS payloads by IG shutdown cause (PROTOCOL.md 3.3)."""
+
 PRESSURE_COMMANDS: tuple[str, str, str] = (READ_IG, READ_CG1, READ_CG2)
 """One read per channel, in the order of `readings.CHANNELS`."""
 

@@ -15,10 +15,20 @@ from collections.abc import Sequence
 from ..protocol.facts import PROTOCOLS, SUPPORTED_BAUDRATES
 from .device import SimulatedGauge
 from .model import SCENARIOS
-from .options import UNIT_FACTORS, SimOptions
+from .options import (
+    BAD_FRAME_REPLIES,
+    CG_OFF_REPLIES,
+    REFUSALS,
+    TRIP_LAYOUTS,
+    UNIT_FACTORS,
+    SimOptions,
+)
 from .server import PtyServer, TcpServer, link_refusal
 
 PROG = "viper-sim"
+DEFAULTS = SimOptions()
+"""Every default is SimOptions' own: stated once, so the command line and the library cannot differ."""
+_UNIT_CODES = ",".join(str(code) for code in DEFAULTS.binary_unit_codes)
 
 
 def _address(text: str) -> int:
@@ -49,42 +59,46 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also make PATH a symlink to the pty (stable across replugs); PATH must not "
                        "exist, or be a symlink left by an earlier viper-sim; removed on exit")
     where.add_argument("--tcp", metavar="[HOST:]PORT", type=_tcp, help="serve on TCP for socket:// URLs instead")
-    parser.add_argument("--format", choices=PROTOCOLS, default="ascii",
+    parser.add_argument("--format", choices=PROTOCOLS, default=DEFAULTS.protocol,
                         help="front-panel FORMAT: the protocol the unit speaks (a real unit ships in binary)")
-    parser.add_argument("--scenario", choices=SCENARIOS, default="steady")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--address", type=_address, default=1, metavar="HEX", help="RS485 address, 00-FF (default 01)")
-    parser.add_argument("--speed", type=float, default=1.0, help="model seconds per real second")
-    parser.add_argument("--latency", type=float, default=0.005, metavar="S", help="reply latency in seconds")
-    parser.add_argument("--baud", type=int, default=19200, choices=SUPPORTED_BAUDRATES,
+    parser.add_argument("--scenario", choices=SCENARIOS, default=DEFAULTS.scenario)
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--address", type=_address, default=DEFAULTS.address, metavar="HEX",
+                        help=f"RS485 address, 00-FF (default {DEFAULTS.address:02X})")
+    parser.add_argument("--speed", type=float, default=DEFAULTS.speed, help="model seconds per real second")
+    parser.add_argument("--latency", type=float, default=DEFAULTS.reply_latency, metavar="S",
+                        help="reply latency in seconds")
+    parser.add_argument("--baud", type=int, default=DEFAULTS.baudrate, choices=SUPPORTED_BAUDRATES,
                         help="the unit's line speed: wire time, and on a pty bytes at another speed are noise")
     parser.add_argument("--any-baud", action="store_true", help="answer whatever line speed the host sets")
     parser.add_argument("--no-wire-time", action="store_true", help="do not add the bytes' time on the line")
     parser.add_argument("--flaky", type=float, metavar="F", help="fraction of replies dropped or cut short")
     parser.add_argument("--echo", action="store_true", default=None, help="echo every command (adapter echo)")
-    parser.add_argument("--unit", choices=[u.lower() for u in UNIT_FACTORS], default="torr")
-    parser.add_argument("--firmware", default="3351-100", help="VER reply")
+    parser.add_argument("--unit", choices=[u.lower() for u in UNIT_FACTORS], default=DEFAULTS.unit.lower())
+    parser.add_argument("--firmware", default=DEFAULTS.firmware, help="VER reply")
     parser.add_argument("--old-firmware", action="store_true", help="no RU/SU and no RDIG* commands")
     parser.add_argument("--no-nul", action="store_true", help="send a zero reading as 0.00E+00, without NUL")
-    parser.add_argument("--ig-off-value", default="9.90E+09", metavar="TEXT")
-    parser.add_argument("--ig-auto-on", type=float, default=1e-3, metavar="TORR")
+    parser.add_argument("--ig-off-value", default=DEFAULTS.ig_off_value, metavar="TEXT")
+    parser.add_argument("--ig-auto-on", type=float, default=DEFAULTS.ig_auto_on, metavar="TORR")
     parser.add_argument("--no-auto-on", action="store_true", help="the IG never switches itself on")
-    parser.add_argument("--ig-overpressure", type=float, default=5e-2, metavar="TORR")
+    parser.add_argument("--ig-overpressure", type=float, default=DEFAULTS.ig_overpressure, metavar="TORR")
     parser.add_argument("--cg-off", type=int, action="append", default=[], choices=(1, 2), help="CG turned off")
-    parser.add_argument("--cg-off-reply", choices=("silence", "error"), default="silence")
-    parser.add_argument("--trip-layout", choices=("sign", "space"), default="sign")
+    parser.add_argument("--cg-off-reply", choices=CG_OFF_REPLIES, default=DEFAULTS.cg_off_reply)
+    parser.add_argument("--trip-layout", choices=TRIP_LAYOUTS, default=DEFAULTS.trip_reply_layout)
     parser.add_argument("--lower-hex-replies", action="store_true", help="echo the address as e.g. 0a")
     parser.add_argument("--strict-hex", action="store_true", help="ignore commands with lower-case hex")
     parser.add_argument("--lower-case-mnemonics", action="store_true", help="accept e.g. #01rd")
-    parser.add_argument("--reset-time", type=float, default=1.0, metavar="S", help="silence after RST")
+    parser.add_argument("--reset-time", type=float, default=DEFAULTS.reset_time, metavar="S",
+                        help="silence after RST")
     parser.add_argument("--drop-too-close", action="store_true", help="ignore commands sent < 50 ms apart")
     binary = parser.add_argument_group("binary-protocol facts no source pins down")
-    binary.add_argument("--unit-codes", default="0,1,2", metavar="T,M,P",
-                        help="units byte for Torr, mbar, Pa (default 0,1,2; hex with 0x)")
-    binary.add_argument("--binary-ig-off", type=float, default=9.9e9, metavar="VALUE", help="IG reading while off")
-    binary.add_argument("--bad-crc", choices=("silence", "answer"), default="silence",
+    binary.add_argument("--unit-codes", default=_UNIT_CODES, metavar="T,M,P",
+                        help=f"units byte for Torr, mbar, Pa (default {_UNIT_CODES}; hex with 0x)")
+    binary.add_argument("--binary-ig-off", type=float, default=DEFAULTS.binary_ig_off_value, metavar="VALUE",
+                        help="IG reading while off")
+    binary.add_argument("--bad-crc", choices=BAD_FRAME_REPLIES, default=DEFAULTS.binary_bad_frame,
                         help="what a frame with a bad CRC gets")
-    binary.add_argument("--refusal", choices=("echo", "silence"), default="echo",
+    binary.add_argument("--refusal", choices=REFUSALS, default=DEFAULTS.binary_refusal,
                         help="how a refused binary command is answered")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command and reply to stderr")
     return parser
@@ -123,7 +137,7 @@ def options_from(args: argparse.Namespace) -> SimOptions:
         cg_off=tuple(sorted(set(args.cg_off))),
         cg_off_reply=args.cg_off_reply,
         trip_reply_layout=args.trip_layout,
-        reply_hex_case="lower" if args.lower_hex_replies else "upper",
+        reply_hex_case="lower" if args.lower_hex_replies else DEFAULTS.reply_hex_case,
         accept_lowercase_hex=not args.strict_hex,
         accept_lowercase_mnemonics=args.lower_case_mnemonics,
         reset_time=args.reset_time,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..protocol.ascii_codec import SHUTDOWN_TEXT
 from ..protocol.binary_codec import UNIT_CODES
 from ..protocol.facts import (
     ASCII,
     DEFAULT_ADDRESS,
     DEFAULT_BAUDRATE,
+    DEFAULT_UNIT,
     MIN_COMMAND_SPACING,
     PROTOCOLS,
     SUPPORTED_BAUDRATES,
@@ -25,6 +27,15 @@ UNIT_FACTORS: dict[str, float] = UNIT_PER_TORR
 
 BITS_PER_CHAR = 10
 """8N1: start bit, eight data bits, stop bit."""
+
+# The choices of the options that pick one behaviour among those sources allow (cli.py offers the same).
+HEX_CASES = ("upper", "lower")
+TRIP_LAYOUTS = ("sign", "space")
+CG_OFF_REPLIES = ("silence", "error")
+BAD_FRAME_REPLIES = ("silence", "answer")
+REFUSALS = ("echo", "silence")
+IG_ERRORS: tuple[int, ...] = tuple(SHUTDOWN_TEXT)
+"""IG shutdown causes the unit reports (RS, PROTOCOL.md 3.3); 0 is "no fault"."""
 
 
 @dataclass(slots=True)
@@ -80,7 +91,7 @@ class SimOptions:
     firmware: str = "3351-100"  # VER payload; seen on an IGM402
     has_unit_command: bool = True  # False: RU and SUT/SUM/SUP give ?01 SYNTX ER (older firmware)
     has_ig_diagnostics: bool = True  # False: RDIGC/RDIGE/RDIGV/RDIGI/RDIGA give ?01 SYNTX ER
-    unit: str = "TORR"  # TORR, MBAR or PASCAL at power-up
+    unit: str = DEFAULT_UNIT  # TORR, MBAR or PASCAL at power-up
 
     # Faults and scenario overrides; None means "whatever the scenario says".
     flaky_fraction: float | None = None  # share of replies dropped or cut short
@@ -114,11 +125,11 @@ class SimOptions:
             problems.append(f"baudrate {self.baudrate} not one the gauge offers")
         if len(self.ig_off_value) != 8 or not self.ig_off_value.isascii():
             problems.append("ig_off_value must be 8 ASCII characters")
-        if self.reply_hex_case not in ("upper", "lower"):
+        if self.reply_hex_case not in HEX_CASES:
             problems.append("reply_hex_case must be 'upper' or 'lower'")
-        if self.trip_reply_layout not in ("sign", "space"):
+        if self.trip_reply_layout not in TRIP_LAYOUTS:
             problems.append("trip_reply_layout must be 'sign' or 'space'")
-        if self.cg_off_reply not in ("silence", "error"):
+        if self.cg_off_reply not in CG_OFF_REPLIES:
             problems.append("cg_off_reply must be 'silence' or 'error'")
         if not 0 < len(self.firmware) <= 8 or not self.firmware.isascii():
             problems.append("firmware must be 1-8 ASCII characters")
@@ -136,13 +147,13 @@ class SimOptions:
             problems.append("binary_unit_codes must be three different bytes (Torr, mbar, Pa)")
         if not self.binary_ig_off_value >= 1e9:
             problems.append("binary_ig_off_value must be at least 1e9 (an IG-off sentinel)")
-        if self.binary_bad_frame not in ("silence", "answer"):
+        if self.binary_bad_frame not in BAD_FRAME_REPLIES:
             problems.append("binary_bad_frame must be 'silence' or 'answer'")
-        if self.binary_refusal not in ("echo", "silence"):
+        if self.binary_refusal not in REFUSALS:
             problems.append("binary_refusal must be 'echo' or 'silence'")
         if self.binary_frame_timeout < 0:
             problems.append("binary_frame_timeout must not be negative")
-        if self.ig_error not in (0, 0x01, 0x02, 0x08, 0x20):
+        if self.ig_error not in IG_ERRORS:
             problems.append("ig_error must be 0, 0x01, 0x02, 0x08 or 0x20")
         if problems:
             raise ValueError("; ".join(problems))
