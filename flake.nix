@@ -31,6 +31,7 @@
       ];
       # pyproject.toml [project.optional-dependencies] test (textual-serve is also the `web` extra).
       testDeps = ps: [
+        ps.mypy
         ps.textual-serve
         ps.pytest
         ps.hypothesis

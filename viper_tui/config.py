@@ -281,7 +281,8 @@ def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
     d = SerialConfig()
     channels = _Section(source, "Channels", parser["Channels"] if parser.has_section("Channels") else None)
     names = tuple(channels.get(code.lower(), "", parse_name, "a name") for code in ("IG", "CG1", "CG2"))
-    baudrate = s.get("baudrate", d.baudrate, parse_baudrate_or_auto, "a baud rate the gauge supports")
+    default_baudrate: int | None = d.baudrate  # None stands for auto
+    baudrate = s.get("baudrate", default_baudrate, parse_baudrate_or_auto, "a baud rate the gauge supports")
     config = SerialConfig(
         port=s.get("port", d.port, parse_port, "a device path or URL"),
         baudrate=d.baudrate if baudrate is None else baudrate,

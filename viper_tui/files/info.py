@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -119,7 +119,7 @@ class _Scanner:
         self.listed: list[Gap] = []
         self.gap_count = 0
         self.causes: Counter[str] = Counter()
-        self.cause_seconds: Counter[str] = Counter()
+        self.cause_seconds: defaultdict[str, float] = defaultdict(float)
         self.unfinished = 0  # rows with Run -1: a crash before their Run was written
 
     def scan(self) -> None:
@@ -206,8 +206,8 @@ class _Scanner:
                         # events with before < index <= after sit between the two rows
                         hit |= (np.searchsorted(arr, after, "right")
                                 - np.searchsorted(arr, before, "right")) > 0
-                for k in np.flatnonzero(hit):
-                    labels[k] = f"{labels[k]} + {name}" if labels[k] else name
+                for h in np.flatnonzero(hit):
+                    labels[h] = f"{labels[h]} + {name}" if labels[h] else name
         first_row = rows.start + a - (1 if have_prev else 0)
         for k, w in enumerate(where.tolist()):
             cause = labels[k] or (NOT_WRITTEN if di[w] > 1 else UNEXPLAINED)

@@ -148,7 +148,7 @@ class RecordedFile:
                 self.close()
                 last = exc
                 time.sleep(_RETRY_PAUSE * (attempt + 1))
-        raise self._error(f"cannot be read as HDF5 ({one_line(_reason(last))})") from None
+        raise self._error(f"cannot be read as HDF5 ({one_line(_reason(last) if last is not None else 'unknown')})") from None
 
     def _inspect(self, f: h5py.File) -> None:
         members = set(f.keys())
@@ -250,7 +250,7 @@ class RecordedFile:
                 last = exc
                 self.close()
                 time.sleep(_RETRY_PAUSE * (attempt + 1))
-        raise self._error(f"cannot read {what} ({one_line(_reason(last))})") from None
+        raise self._error(f"cannot read {what} ({one_line(_reason(last) if last is not None else 'unknown')})") from None
 
     def reopen(self) -> None:
         """Drop HDF5's view of the file; the next read opens it afresh (the row count stays)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,7 @@ class RunReport:
         out = []
         for c in range(len(CHANNELS)):
             counts = self.status_counts[c]
-            out.append({status_name(code): int(counts[code]) for code in np.flatnonzero(counts)
+            out.append({status_name(int(code)): int(counts[code]) for code in np.flatnonzero(counts)
                         if code != Status.OK})
         return out
 
@@ -160,7 +161,7 @@ class FileReport:
     gaps: list[Gap]  # listed gaps (the longest, or all)
     gap_count: int
     gap_causes: Counter[str]
-    gap_cause_seconds: Counter[str]
+    gap_cause_seconds: Mapping[str, float]
     event_kinds: Counter[str]
     events: list[EventRecord]  # listed events
     health: Health
@@ -206,7 +207,7 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def _causes_text(counts: Counter[str], seconds: Counter[str] | None = None) -> str:
+def _causes_text(counts: Counter[str], seconds: Mapping[str, float] | None = None) -> str:
     items = sorted(counts.items(), key=lambda kv: -kv[1])
     if seconds is None:
         return ", ".join(f"{n} {cause}" for cause, n in items)

@@ -121,7 +121,7 @@ def _inspect_open(path: pathlib.Path, f: h5py.File) -> Inspection:
                 or not isinstance(ds, h5py.Dataset) or ds.dtype.names != dtype.names or ds.ndim != 1
                 or ds.maxshape != (None,) or ds.chunks is None
                 or any(ds.dtype[n].kind != dtype[n].kind
-                       or (dtype[n].kind != "O" and ds.dtype[n] != dtype[n]) for n in dtype.names)):
+                       or (dtype[n].kind != "O" and ds.dtype[n] != dtype[n]) for n in dtype.names or ())):
             raise _bad(path, f"/{name} is not a VIPER {name} table")
         tables.add(name)
         if name == "runs" and ds.shape[0]:

@@ -150,8 +150,8 @@ EVENTS_DTYPE = np.dtype([
     ("time", "f8"), ("elapsed", "f8"), ("run", "i4"), ("index", "i4"),
     ("kind", f"S{EVENT_KIND_BYTES}"), ("text", f"S{EVENT_TEXT_BYTES}"),
 ])
-RUN_FIELDS: tuple[str, ...] = RUNS_DTYPE.names
-EVENT_FIELDS: tuple[str, ...] = EVENTS_DTYPE.names
+RUN_FIELDS: tuple[str, ...] = tuple(RUNS_DTYPE.names or ())
+EVENT_FIELDS: tuple[str, ...] = tuple(EVENTS_DTYPE.names or ())
 TABLES = {"runs": RUNS_DTYPE, "events": EVENTS_DTYPE}
 KNOWN_MEMBERS = set(COLUMN_NAMES) | set(TABLES)
 

@@ -135,6 +135,9 @@ class AsciiTable:
     def _run(self, action: Callable[[], Refusal | None]) -> bytes:
         return self._done(action())
 
+    def _set_unit(self, unit: str, now: float) -> bytes:
+        return self._done(self.controller.set_unit(unit))
+
     def _number(self, value: float) -> str:
         return format_pressure(value, zero_with_nul=self.options.zero_with_nul)
 
@@ -188,7 +191,7 @@ class AsciiTable:
             ac.FILAMENT_CURRENT_ALT: partial(self._diagnostic, FILAMENT_CURRENT),
         }
         for mnemonic, unit in ac.UNIT_COMMANDS.items():
-            table[mnemonic] = lambda now, unit=unit: self._done(c.set_unit(unit))
+            table[mnemonic] = partial(self._set_unit, unit)
         return table
 
     def _rds(self, now: float) -> Reply:

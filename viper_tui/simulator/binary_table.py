@@ -92,6 +92,10 @@ class BinaryTable:
     def _float(self, frame: Frame, value: float) -> bytes:
         return self._reply(frame, binary_codec.pack_float(value))
 
+    def _read_relay(self, relay: str, which: int, frame: Frame, now: float) -> bytes:
+        c = self.controller
+        return self._float(frame, c.trip_point(relay, which) * c.factor)
+
     @staticmethod
     def _argument(frame: Frame) -> float | None:
         """The float a set command carries, if it is a usable positive number."""
@@ -134,7 +138,7 @@ class BinaryTable:
         for code, (relay, which) in _RELAY_SETS.items():
             table[code] = partial(self._set_relay, relay, which)
         for code, (relay, which) in _RELAY_READS.items():
-            table[code] = lambda f, now, relay=relay, which=which: self._float(f, c.trip_point(relay, which) * c.factor)
+            table[code] = partial(self._read_relay, relay, which)
         for code, (kind, channel) in _CALIBRATIONS.items():
             table[code] = partial(self._calibrate, kind, channel)
         return table

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from textual.app import SystemCommand
+from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
@@ -63,7 +64,7 @@ class ViperApp(BaseApp):
         self.summary = message.summary
         reason = terminal_safe(message.summary.reason)
         self._log_line(f"# run ended: {reason}")
-        severity = "error" if message.summary.failed else "information"
+        severity: SeverityLevel = "error" if message.summary.failed else "information"
         self.notify(reason, title="Recording stopped", severity=severity, timeout=30, markup=False)
         self._update_badges()
         self.refresh_bindings()
@@ -151,7 +152,7 @@ class ViperApp(BaseApp):
     def action_gauge(self) -> None:
         """Pick an action, confirm it (status needs no confirmation), send it between samples."""
         def send(action: Action) -> None:
-            self.recorder.control(action, self._from_thread(ControlDone))  # type: ignore[arg-type]
+            self.recorder.control(action, self._from_thread(ControlDone))
             self.notify(f"{action.label}: sent to the gauge", timeout=3)
 
         def picked(action: Action | None) -> None:

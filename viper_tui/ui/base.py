@@ -144,7 +144,7 @@ class BaseApp(App[int]):
         """A callback for the source's thread that posts `message_type(*args)` to the app."""
         def post(*args: object) -> None:
             try:
-                self.post_message(message_type(*args))  # type: ignore[call-arg]
+                self.post_message(message_type(*args))
             except RuntimeError:
                 pass  # the app's loop is gone: nothing left to show it on
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -203,7 +205,7 @@ class TableScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
-    def __init__(self, title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    def __init__(self, title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
         super().__init__()
         self.title_text = title
         self.columns = columns
