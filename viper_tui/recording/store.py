@@ -323,10 +323,17 @@ class Store:
     # -- space reservation --
 
     def _reserve(self, need: int, used: int) -> None:
-        """Make the file physically at least `used + need` bytes (space.reserve)."""
+        """Make the file physically at least `used + need` bytes (space.reserve).
+
+        The ordered file keeps the physical size up to date, so a row whose room is already
+        there costs no system call; only a new reservation asks the file system.
+        """
+        ofile = self._ofile
+        if ofile is not None and ofile.size >= used + need:
+            return
         reserve(self._lock_fd, need, used)
-        if self._ofile is not None:
-            self._ofile.size = max(self._ofile.size, os.fstat(self._lock_fd).st_size)
+        if ofile is not None:
+            ofile.size = max(ofile.size, os.fstat(self._lock_fd).st_size)
 
     def _ensure_headroom(self, need: int) -> None:
         """Keep `need` bytes allocated past HDF5's end of allocation, so HDF5 writes can't fail.
