@@ -20,7 +20,7 @@ import time
 import h5py
 import pytest
 
-from conftest import viper_command
+from tests.helpers import viper_command
 from viper_tui.commands.console import QUEUE_LINES
 from viper_tui.files.recorded import RecordedFile, RecordedFileError
 

@@ -14,8 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import sha256, viper_command
-from store_writer_child import make_sample, read_rows, run_info
+from tests.helpers import make_sample, read_rows, run_info, sha256, viper_command
 
 from viper_tui import __version__
 from viper_tui.readings import Status

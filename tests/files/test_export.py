@@ -16,9 +16,8 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import sha256, viper_command
-from store_writer_child import FIXTURE, T0, make_sample, read_rows, run_info
-from test_store_crash import acked, ready_run, start_child
+from tests.helpers import (FIXTURE, T0, acked, make_sample, read_rows, ready_run, run_info, sha256,
+                           start_child, viper_command)
 from viper_tui.commands import export as export_command
 from viper_tui.files import export
 from viper_tui.events import Event, EventKind

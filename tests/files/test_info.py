@@ -15,15 +15,14 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import sha256, viper_command
-from store_writer_child import FIXTURE, T0, make_sample, run_info
-from test_store_crash import acked, ready_run, start_child
+from tests.helpers import (FIXTURE, T0, acked, make_sample, ready_run, run_info, sha256, start_child,
+                           viper_command, wait_until)
 from viper_tui.commands import info as info_command
 from viper_tui.events import Event, EventKind
 from viper_tui.files import info as fileinfo
 from viper_tui.readings import Reading, Sample, Status
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
+from viper_tui.recording.store import Store
 
 OK = Reading.ok(1e-6)
 
@@ -104,9 +103,7 @@ def recorded(tmp_path, serve_gauge, make_client):
     def run(script, interval: float = 0.2, duration: int = 0, **options):
         server = serve_gauge(**options)
         client = make_client(server.link)
-        info = RunInfo(start_time=time.time(), port=server.link, address="01", protocol="ascii",
-                       interval=interval, host="test", version="test", gauge_config="",
-                       recording_config="", simulated=True)
+        info = run_info(start_time=time.time(), port=server.link, interval=interval)
         store = Store.open(tmp_path / "rec.h5", info, fsync=False)
         stores.append(store)
         recorder = Recorder(client, store, interval=interval, duration=duration)
@@ -128,28 +125,21 @@ def recorded(tmp_path, serve_gauge, make_client):
         store.close()
 
 
-def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_info_on_recorded_runs_with_pause_unplug_and_overruns(recorded, tmp_path, capsys):
     def pause_and_unplug(recorder, server, samples, events):
-        wait_for(lambda: len(samples) >= 2)
+        wait_until(lambda: len(samples) >= 2)
         recorder.pause()
-        wait_for(lambda: len([s for s in samples if not s.recorded]) >= 3)
+        wait_until(lambda: len([s for s in samples if not s.recorded]) >= 3)
         recorder.resume()
-        wait_for(lambda: sum(s.recorded for s in samples) >= 4)
+        wait_until(lambda: sum(s.recorded for s in samples) >= 4)
         server.unplug()
-        wait_for(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
+        wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
         server.replug()
-        wait_for(lambda: any(e.kind is EventKind.RECONNECT for e in events))
-        wait_for(lambda: samples[-1].readings[0].status is Status.OK)
+        wait_until(lambda: any(e.kind is EventKind.RECONNECT for e in events))
+        wait_until(lambda: samples[-1].readings[0].status is Status.OK)
 
     def overrun(recorder, server, samples, events):
-        wait_for(lambda: sum(s.recorded for s in samples) >= 4)
+        wait_until(lambda: sum(s.recorded for s in samples) >= 4)
 
     samples1, _ = recorded(pause_and_unplug)
     recorded(overrun, reply_latency=0.1)  # each sample takes ~0.3 s of a 0.2 s slot
@@ -190,7 +180,7 @@ def test_killed_recorder_then_crash_lengths_then_recovery(tmp_path, capsys):
     child = start_child(path, ack)
     try:
         assert ready_run(child) == 1
-        wait_for(lambda: acked(ack) >= 20)
+        wait_until(lambda: acked(ack) >= 20)
     finally:
         child.send_signal(signal.SIGKILL)
         child.communicate()

@@ -12,9 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import sha256
-from store_writer_child import FIXTURE, ROW_NAMES, assert_run_rows, make_sample, read_rows, run_info
-from test_store_crash import acked, ready_run, start_child
+from tests.helpers import (FIXTURE, ROW_NAMES, acked, assert_run_rows, make_sample, read_rows, ready_run,
+                           run_info, sha256, start_child)
 from viper_tui.events import Event, EventKind
 from viper_tui.files.recorded import (RecordedFile, RecordedFileError, Rows, fetch_new, lock_holder,
                                 status_name)

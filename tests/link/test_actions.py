@@ -7,14 +7,14 @@ import time
 import h5py
 import pytest
 
-from conftest import viper_command
+from tests.helpers import run_info, viper_command
 
 from viper_tui.events import EventKind
 from viper_tui.link.actions import Action, ControlResult, perform
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
+from viper_tui.recording.store import Store
 
 FORMATS = ["ascii", "binary"]
 
@@ -133,8 +133,7 @@ def test_recorder_control_sends_between_samples_and_records_an_event(tmp_path, s
     client = GaugeClient(SerialTransport(server.path, timeout=2.0), 1, protocol=fmt)
     client.connect()
     path = tmp_path / "run.h5"
-    run = RunInfo(start_time=time.time(), port=server.path, address="01", protocol=fmt, interval=0.1, host="test",
-                  version="test", gauge_config="", recording_config="")
+    run = run_info(start_time=time.time(), port=server.path, protocol=fmt, interval=0.1, simulated=False)
     store = Store.open(path, run)
     recorder = Recorder(client, store, interval=0.1)
     results: list[ControlResult] = []

@@ -5,7 +5,7 @@ import subprocess
 import h5py
 import pytest
 
-from conftest import viper_command
+from tests.helpers import viper_command
 
 from viper_tui.events import EventKind
 from viper_tui.link.client import GaugeClient

@@ -18,13 +18,14 @@ import numpy as np
 import pytest
 import serial
 
+from tests.helpers import run_info
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.protocol import ascii_codec, binary_codec
 from viper_tui.protocol.binary_codec import Code
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
+from viper_tui.recording.store import Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 
 TIMEOUT = 1.0
@@ -83,8 +84,7 @@ def record_late(tmp_path, protocol: str, late_latency: float, samples: int) -> t
     with PtyServer(device) as server:
         client = GaugeClient(SerialTransport(server.path, timeout=TIMEOUT, opener=LoggedPort), 1, protocol=protocol)
         client.connect()
-        run = RunInfo(start_time=time.time(), port=server.path, address="01", protocol=protocol, interval=0.0,
-                      host="test", version="test", gauge_config="", recording_config="", simulated=True)
+        run = run_info(start_time=time.time(), port=server.path, protocol=protocol, interval=0.0)
         store = Store.open(path, run, fsync=False)
         recorder = Recorder(client, store, interval=0.0, duration=samples)
         read_all = client.read_all

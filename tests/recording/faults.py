@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from store_writer_child import FIXTURE, assert_run_rows, make_sample, read_rows, run_info
+from tests.helpers import FIXTURE, assert_run_rows, make_sample, read_rows, run_info, viper_command
 from viper_tui.recording.store import Store
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -264,7 +264,7 @@ def check(op: Operation, stdout: str, stderr: str, returncode: int, fault: str) 
         return problems
     # The next run (the installed viper, on the simulated gauge) appends with no manual step,
     # and viper info reads the file.
-    nxt = subprocess.run([*_viper(), "--simulate", "--headless", "--duration", "2", "--interval",
+    nxt = subprocess.run([*viper_command(), "--simulate", "--headless", "--duration", "2", "--interval",
                           "0", "--h5", str(op.path)], capture_output=True, text=True, timeout=120)
     if nxt.returncode != 0:
         problems.append(f"next run exit {nxt.returncode}: {nxt.stderr.strip()[-300:]}")
@@ -320,14 +320,9 @@ def _check_file(op: Operation, run: int | None, before_rows: int | None, acked: 
     return problems
 
 
-def _viper() -> list[str]:
-    viper = pathlib.Path(sys.executable).with_name("viper")
-    return [str(viper)] if viper.exists() else [sys.executable, "-m", "viper_tui"]
-
-
 def _check_info(path: pathlib.Path) -> list[str]:
     """The installed `viper info` reads the file and exits 0."""
-    done = subprocess.run([*_viper(), "info", str(path)], capture_output=True, text=True,
+    done = subprocess.run([*viper_command(), "info", str(path)], capture_output=True, text=True,
                           timeout=120)
     if done.returncode != 0:
         return [f"viper info exit {done.returncode}: {done.stderr.strip()[-200:]}"]

@@ -12,11 +12,15 @@ as safe before the fault. Exit 0 when done, 3 on StoreError (its line on stderr)
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 
-from store_writer_child import T0, make_sample, run_info
-from viper_tui.events import Event, EventKind
-from viper_tui.recording.store import Store, StoreError
+if __package__ in (None, ""):  # run by path: the repository root makes `tests.helpers` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+
+from tests.helpers import T0, make_sample, run_info  # noqa: E402
+from viper_tui.events import Event, EventKind  # noqa: E402
+from viper_tui.recording.store import Store, StoreError  # noqa: E402
 
 
 def say(text: str) -> None:

@@ -1,6 +1,6 @@
 """A recorder stand-in for the store tests that need a separate process (kill, disk full, lock).
 
-Also the tests' shared helpers: the samples it writes and how to check them in a file.
+The samples it writes and how to check them in a file are in tests/helpers.py.
 
 It opens a Store, prints ``ready <run_number>``, then appends the deterministic samples of
 `make_sample` in a tight loop. After each append() returns it stores the number of acked rows of
@@ -13,8 +13,6 @@ Exit codes: 0 after --rows rows, 3 on StoreError (its one-line message goes to s
 from __future__ import annotations
 
 import argparse
-import hashlib
-import math
 import os
 import pathlib
 import resource
@@ -22,81 +20,12 @@ import signal
 import struct
 import sys
 
-import h5py
-import numpy as np
+if __package__ in (None, ""):  # run by path: the repository root makes `tests.helpers` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from viper_tui.events import Event, EventKind
-from viper_tui.readings import Reading, Sample, Status
-from viper_tui.recording.store import RunInfo, Store, StoreError
-
-T0 = 1.7e9
-
-
-def run_info(simulated: bool = True) -> RunInfo:
-    return RunInfo(start_time=T0, port="/dev/ttyTEST", address="01", protocol="ascii",
-                   interval=0.15, host="testhost", version="0.1.0",
-                   gauge_config="[Serial]\nport = /dev/ttyTEST\n",
-                   recording_config="[Logging]\ninterval = 0.15\n", simulated=simulated)
-
-
-def make_sample(run: int, i: int) -> Sample:
-    """Sample i of run `run`: values that identify the row, and some channels without a value."""
-    ig = Reading(Status.IG_OFF) if i % 7 == 3 else Reading.ok(1e-9 * (i + 1))
-    cg1 = Reading(Status.NO_REPLY) if i % 11 == 5 else Reading.ok(run + i * 1e-3)
-    cg2 = Reading(Status.DISCONNECTED) if i % 13 == 6 else Reading.ok(760.0 - i * 1e-4)
-    return Sample(index=i, elapsed=i * 0.15, time=T0 + run * 1e6 + i * 0.15,
-                  readings=(ig, cg1, cg2))
-
-
-# A file written by the earlier tool (five readings); the repository's copy, else the shared one.
-FIXTURE = pathlib.Path(__file__).resolve().parent / "fixtures" / "upstream-viper-5rows.h5"
-if not FIXTURE.exists():
-    FIXTURE = pathlib.Path("/work/shared/fixtures/upstream-viper-5rows.h5")
-ROW_NAMES = ("Index", "Timestamp", "Ionisation", "CG1", "CG2", "Time", "Run", "Status")
-ROW_BYTES = 4 + 8 + 8 + 8 + 8 + 8 + 4 + 3  # one row of all row datasets
-
-
-def sha256(path: pathlib.Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_rows(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Every row dataset, read with plain h5py (default locking), as any reader would."""
-    with h5py.File(path, "r") as f:
-        return {name: f[name][()] for name in ROW_NAMES if name in f}
-
-
-def expected_row(sample: Sample, run: int, missing: float) -> dict[str, object]:
-    return {
-        "Index": sample.index,
-        "Timestamp": sample.elapsed,
-        "Time": sample.time,
-        "Run": run,
-        "Status": [int(s) for s in sample.statuses()],
-        **dict(zip(("Ionisation", "CG1", "CG2"), sample.values(missing))),
-    }
-
-
-def same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or a == b
-
-
-def assert_run_rows(rows: dict[str, np.ndarray], first_row: int, run: int, count: int,
-                    missing: float = 0.0) -> None:
-    """Rows first_row.. hold samples 0..count-1 of `run` exactly as make_sample makes them."""
-    for name in ROW_NAMES:
-        assert len(rows[name]) >= first_row + count, (name, len(rows[name]), first_row + count)
-    for i in range(count):
-        want = expected_row(make_sample(run, i), run, missing)
-        r = first_row + i
-        for name, value in want.items():
-            got = rows[name][r]
-            if name == "Status":
-                assert list(got) == value, (name, r, got, value)
-            elif isinstance(value, float):
-                assert same(float(got), value), (name, r, got, value)
-            else:
-                assert got == value, (name, r, got, value)
+from tests.helpers import T0, make_sample, run_info  # noqa: E402
+from viper_tui.events import Event, EventKind  # noqa: E402
+from viper_tui.recording.store import Store, StoreError  # noqa: E402
 
 
 def main() -> int:

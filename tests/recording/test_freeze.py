@@ -16,12 +16,12 @@ import time
 
 import pytest
 
-from conftest import viper_command
+from tests.helpers import run_info, viper_command
 from viper_tui.events import EventKind
 from viper_tui.files import info as fileinfo
 from viper_tui.recording.freeze import FreezeWatch
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
+from viper_tui.recording.store import Store
 
 
 def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
@@ -89,8 +89,7 @@ def test_a_suspended_computer_is_an_event_and_a_gap_info_names(tmp_path, serve_g
     computer = Suspendable()
     server = serve_gauge()
     client = make_client(server.link)
-    run = RunInfo(start_time=time.time(), port=server.link, address="01", protocol="ascii", interval=0.5,
-                  host="test", version="test", gauge_config="", recording_config="", simulated=True)
+    run = run_info(start_time=time.time(), port=server.link, interval=0.5)
     path = tmp_path / "slept.h5"
     with Store.open(path, run, fsync=False) as store:
         # Slots of 0.5 s: a loaded machine must not add an overrun (or its gap) of its own.

@@ -9,16 +9,12 @@ import h5py
 import numpy as np
 import pytest
 
+from tests.helpers import run_info, wait_until
 from viper_tui.events import EventKind
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
+from viper_tui.recording.store import Store
 from viper_tui.source import Source
-
-
-def run_info(port: str = "sim") -> RunInfo:
-    return RunInfo(start_time=time.time(), port=port, address="01", protocol="ascii", interval=0.2,
-                   host="test", version="test", gauge_config="", recording_config="")
 
 
 @pytest.fixture
@@ -29,7 +25,7 @@ def recording(tmp_path, serve_gauge, make_client):
     def build(interval=0.2, duration=0, **sim_options):
         server = serve_gauge(**sim_options)
         client = make_client(server.link)
-        store = Store.open(tmp_path / "run.h5", run_info(server.link), fsync=False)
+        store = Store.open(tmp_path / "run.h5", run_info(start_time=time.time(), port=server.link, interval=0.2, simulated=False), fsync=False)
         recorder = Recorder(client, store, interval=interval, duration=duration)
         samples, events = [], []
         recorder.subscribe(samples.append, events.append)
@@ -45,13 +41,6 @@ def start(recorder: Recorder) -> threading.Thread:
     thread = threading.Thread(target=recorder.run)
     thread.start()
     return thread
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_a_recorder_is_a_source(recording):
@@ -78,11 +67,11 @@ def test_pause_acquires_without_writing_and_records_the_events(recording, tmp_pa
     recorder, _server, samples, events = recording(interval=0.2)
     recorder.pause()
     thread = start(recorder)
-    wait_for(lambda: len(samples) >= 3)
+    wait_until(lambda: len(samples) >= 3)
     recorder.resume()
-    wait_for(lambda: sum(s.recorded for s in samples) >= 2)
+    wait_until(lambda: sum(s.recorded for s in samples) >= 2)
     recorder.mark("valve V3 opened")
-    wait_for(lambda: sum(s.recorded for s in samples) >= 3)
+    wait_until(lambda: sum(s.recorded for s in samples) >= 3)
     recorder.stop()
     thread.join(5)
     paused = [s.index for s in samples if not s.recorded]
@@ -102,9 +91,9 @@ def test_pause_acquires_without_writing_and_records_the_events(recording, tmp_pa
 def test_interval_change_takes_effect_from_the_next_slot(recording, tmp_path):
     recorder, _server, samples, events = recording(interval=1.0)
     thread = start(recorder)
-    wait_for(lambda: len(samples) >= 1)
+    wait_until(lambda: len(samples) >= 1)
     recorder.set_interval(0.2)  # must not wait out the rest of the 1 s slot
-    wait_for(lambda: len(samples) >= 6)
+    wait_until(lambda: len(samples) >= 6)
     recorder.stop()
     thread.join(5)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
@@ -132,12 +121,12 @@ def test_overrun_skips_to_the_next_free_slot(recording, tmp_path):
 def test_unplug_is_recorded_as_rows_and_events(recording, tmp_path):
     recorder, server, samples, events = recording(interval=0.2)
     thread = start(recorder)
-    wait_for(lambda: len(samples) >= 2)
+    wait_until(lambda: len(samples) >= 2)
     server.unplug()
-    wait_for(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
+    wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
     server.replug()
-    wait_for(lambda: any(e.kind is EventKind.RECONNECT for e in events))
-    wait_for(lambda: samples[-1].readings[0].status is Status.OK)
+    wait_until(lambda: any(e.kind is EventKind.RECONNECT for e in events))
+    wait_until(lambda: samples[-1].readings[0].status is Status.OK)
     recorder.stop()
     thread.join(5)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
@@ -151,14 +140,14 @@ def test_at_interval_0_a_missing_adapter_is_recorded_at_the_reconnect_pace(recor
     """Not thousands of DISCONNECTED rows a second: one per reopen attempt (0.5 s, 1 s, 2 s ... apart)."""
     recorder, server, samples, events = recording(interval=0.0)
     thread = start(recorder)
-    wait_for(lambda: len(samples) >= 3)
+    wait_until(lambda: len(samples) >= 3)
     server.unplug()
-    wait_for(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
+    wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
     lost = next(i for i, s in enumerate(samples) if s.readings[0].status is Status.DISCONNECTED)
     time.sleep(2.0)  # attempts at +0.5 s and +1.5 s; the next at +3.5 s
     during = len(samples) - lost
     server.replug()
-    wait_for(lambda: samples[-1].readings[0].status is Status.OK)
+    wait_until(lambda: samples[-1].readings[0].status is Status.OK)
     recorder.stop()
     thread.join(5)
     assert during <= 4, f"{during} samples in 2 s with the adapter gone"

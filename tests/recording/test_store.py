@@ -4,7 +4,6 @@ child processes, are in test_store_crash.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import shutil
@@ -16,8 +15,8 @@ import h5py
 import numpy as np
 import pytest
 
-from store_writer_child import (FIXTURE, ROW_BYTES, ROW_NAMES, assert_run_rows, make_sample,
-                                read_rows, run_info, sha256)
+from tests.helpers import (FIXTURE, ROW_BYTES, ROW_NAMES, assert_run_rows, make_sample,
+                           read_rows, run_info, sha256)
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import CHANNELS, Reading, Sample, Status, status_code_table
 from viper_tui.recording.store import (FileLayoutError, FileLockedError, RunInfo, Store, StoreError,
@@ -123,7 +122,7 @@ def test_runs_append_and_index_restarts(tmp_path):
     append_run(path, 7)
     second = append_run(path, 5, missing=math.nan)
     assert (second.run_number, second.rows, second.rows_this_run) == (2, 12, 5)
-    third = Store.open(path, dataclasses.replace(run_info(), port="/dev/ttyUSB1"), fsync=False)
+    third = Store.open(path, run_info(port="/dev/ttyUSB1"), fsync=False)
     assert (third.run_number, third.rows) == (3, 12)
     third.close()
 
@@ -239,7 +238,7 @@ def test_earlier_tool_file_in_other_unit_is_refused(tmp_path):
     shutil.copyfile(FIXTURE, path)
     digest = sha256(path)
     with pytest.raises(FileLayoutError) as err:
-        Store.open(path, dataclasses.replace(run_info(), unit="mbar"))
+        Store.open(path, run_info(unit="mbar"))
     assert "Torr" in one_line_naming(err.value, path)
     assert sha256(path) == digest
     Store.open(path, run_info(), fsync=False).close()  # the lock was released
@@ -533,7 +532,7 @@ def test_file_deleted_and_replaced_keeps_both(tmp_path):
 def test_text_that_is_not_utf8_is_stored_visibly_and_never_half_a_run(tmp_path):
     """A port name from undecodable argv bytes, a mark with a lone surrogate."""
     path = tmp_path / "text.h5"
-    run = dataclasses.replace(run_info(), port="/dev/tty\udcff0")
+    run = run_info(port="/dev/tty\udcff0")
     with Store.open(path, run, fsync=False) as store:
         store.add_event(Event(EventKind.MARK, "valve \ud800 open", 0, 0.0, 0.0))
         store.append(make_sample(1, 0))

@@ -12,39 +12,16 @@ import random
 import re
 import shutil
 import signal
-import struct
 import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 import pytest
 
-from store_writer_child import FIXTURE, assert_run_rows, make_sample, read_rows, run_info
+from tests.helpers import (FIXTURE, acked, assert_run_rows, make_sample, read_rows, ready_run, run_info,
+                           start_child)
 from viper_tui.recording.store import FileLockedError, Store, StoreWriteError
-
-CHILD = pathlib.Path(__file__).with_name("store_writer_child.py")
-
-
-def start_child(path: pathlib.Path, ack: pathlib.Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(CHILD), str(path), str(ack), *args],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def acked(ack: pathlib.Path) -> int:
-    data = ack.read_bytes() if ack.exists() else b""
-    return struct.unpack("<q", data)[0] if len(data) == 8 else 0
-
-
-def ready_run(child: subprocess.Popen[str]) -> int:
-    line = child.stdout.readline()
-    if not line.startswith("ready "):
-        child.kill()
-        raise AssertionError(f"child did not start: {line!r} {child.stderr.read()!r}")
-    return int(line.split()[1])
-
 
 def first_row_of(path: pathlib.Path, run: int) -> int:
     with h5py.File(path, "r") as f:

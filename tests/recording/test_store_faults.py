@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import faults
+from tests.recording import faults
 
 pytestmark = pytest.mark.skipif(not faults.strace_available(),
                                 reason="strace is not installed (or cannot trace here)")

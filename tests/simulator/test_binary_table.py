@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import serial
 
-from conftest import Clock
+from tests.helpers import Clock, run_info
 
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
@@ -15,7 +15,7 @@ from viper_tui.protocol import binary_codec as codec
 from viper_tui.protocol.binary_codec import Code
 from viper_tui.protocol.facts import IonGaugeOff, OverRange, Pressure
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
+from viper_tui.recording.store import Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 
 
@@ -250,8 +250,7 @@ def test_the_same_recording_in_ascii_and_in_binary_gives_the_same_values(tmp_pat
         with PtyServer(SimulatedGauge(SimOptions(protocol=fmt, scenario="steady", seed=7))) as server:
             client = GaugeClient(SerialTransport(server.path, timeout=2.0), 1, protocol=fmt)
             client.connect()
-            run = RunInfo(start_time=time.time(), port=server.path, address="01", protocol=fmt, interval=0,
-                          host="test", version="test", gauge_config="", recording_config="")
+            run = run_info(start_time=time.time(), port=server.path, protocol=fmt, interval=0, simulated=False)
             path = tmp_path / f"{fmt}.h5"
             with Store.open(path, run) as store:
                 Recorder(client, store, interval=0, duration=8).run()

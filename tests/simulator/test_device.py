@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Clock
+from tests.helpers import Clock
 
 from viper_tui.protocol import ascii_codec as codec
 from viper_tui.protocol.facts import IonGaugeOff, OverRange, Pressure, TextReply, TripPoint

@@ -1,12 +1,12 @@
 """The simulated controller's behaviour without any wire format (simulator/state.py).
 
-The byte-level tests (test_simulator_device.py, test_simulator_binary.py) pin what each format
+The byte-level tests (test_device.py, test_binary_table.py) pin what each format
 answers; these pin that the behaviour is one thing both formats share.
 """
 
 import pytest
 
-from conftest import Clock
+from tests.helpers import Clock
 
 from viper_tui.protocol import binary_codec
 from viper_tui.protocol.binary_codec import Code

@@ -10,7 +10,7 @@ import uuid
 import h5py
 import pytest
 
-from conftest import viper_command
+from tests.helpers import viper_command
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

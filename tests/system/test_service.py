@@ -2,8 +2,8 @@
 
 What those give a program: stdout is a pipe or the journal's socket, not a terminal; TERM may still
 name a colour terminal (inherited) or be missing with HOME and LANG (cron, `env -i`); the stop is a
-SIGTERM (systemd) or a SIGHUP (a closed session). test_cli.py covers the console output itself, a
-SIGTERM from a full environment and the exit codes for bad input; these tests add those
+SIGTERM (systemd) or a SIGHUP (a closed session). commands/test_record.py covers the console output
+itself, a SIGTERM from a full environment and the exit codes for bad input; these tests add those
 environments, the unit file, and the exit codes systemd's restart policy relies on.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import REPO, viper_command
+from tests.helpers import REPO, viper_command
 
 UNIT = REPO / "configs" / "systemd" / "viper.service"
 SAMPLE = re.compile(r"\[\d+\] \[\d+\.\d{3} s\] IG .+  CG1 .+  CG2 .+  Torr")

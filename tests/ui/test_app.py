@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import h5py
 import numpy as np
-import pytest
 from textual.widgets import Digits, Input, Log
 
+from tests.helpers import wait_until_async
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import RunInfo, Store
 from viper_tui.ui import MonitorInfo, ViperApp
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from viper_tui.ui.widgets import PressureChart
-
-
-@pytest.fixture
-def monitor(tmp_path, serve_gauge):
-    """`monitor(scenario=..., interval=...)` -> (app, server, path of the HDF5 file)."""
-    opened = []
-
-    def build(interval: float = 0.2, **sim):
-        server = serve_gauge(**sim)
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "monitor.h5"
-        store = Store.open(path, RunInfo(time.time(), server.link, "01", "ascii", interval, "test", "test",
-                                         "", "", simulated=True), fsync=False)
-        opened.append((store, client))
-        recorder = Recorder(client, store, interval=interval)
-        info = MonitorInfo(port=server.link, h5file=path, simulated=True, names=("Chamber", "", "Foreline"))
-        return ViperApp(recorder, info), server, path
-
-    yield build
-    for store, client in opened:
-        store.close()
-        client.close()
-
-
-async def wait_until(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def events_in(path):
@@ -57,7 +24,7 @@ def events_in(path):
 async def test_readouts_show_values_and_words_at_80x24(monitor):
     app, _server, _path = monitor(scenario="ig-off")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.history.samples >= 2)
+        await wait_until_async(pilot, lambda: app.history.samples >= 2)
         ig = app.query_one("#readout-ig")
         assert ig.border_title == "IG Chamber" and ig.has_class("no-value")
         assert str(ig.query_one(".word").render()) == "IG OFF"
@@ -70,7 +37,7 @@ async def test_readouts_show_values_and_words_at_80x24(monitor):
         assert status.split(" · ")[0].endswith("rows")
         log = app.query_one(Log)  # four lines of log, the newest at the bottom; no scrollbar row
         assert log.scrollable_content_region.height == 4 and log.scrollable_content_region.width >= 78
-        await wait_until(pilot, lambda: log.lines[-1].startswith(f"[{app.history.samples - 1}] "))
+        await wait_until_async(pilot, lambda: log.lines[-1].startswith(f"[{app.history.samples - 1}] "))
         await pilot.press("q", "y")
     assert app.return_code == 0
 
@@ -78,14 +45,14 @@ async def test_readouts_show_values_and_words_at_80x24(monitor):
 async def test_pause_writes_no_rows_and_records_events(monitor):
     app, _server, path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 2)
+        await wait_until_async(pilot, lambda: app.rows_written >= 2)
         await pilot.press("p")
-        await wait_until(pilot, lambda: app.recorder.paused)
+        await wait_until_async(pilot, lambda: app.recorder.paused)
         assert "PAUSED" in str(app.query_one("#badges").render())
         seen = app.history.samples
-        await wait_until(pilot, lambda: app.history.samples >= seen + 3)
+        await wait_until_async(pilot, lambda: app.history.samples >= seen + 3)
         await pilot.press("p")
-        await wait_until(pilot, lambda: not app.recorder.paused and app.rows_written >= 4)
+        await wait_until_async(pilot, lambda: not app.recorder.paused and app.rows_written >= 4)
         await pilot.press("q", "y")
     events = [e for e in events_in(path) if e[0] != "overrun"]  # a slow first sample is honest, not a fault
     kinds = [k for k, _, _ in events]
@@ -101,14 +68,14 @@ async def test_pause_writes_no_rows_and_records_events(monitor):
 async def test_mark_saves_note_with_index_and_escape_cancels(monitor):
     app, _server, path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 2)
+        await wait_until_async(pilot, lambda: app.rows_written >= 2)
         await pilot.press("m")
         assert isinstance(app.screen, MarkScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, MarkScreen)
         await pilot.press("m")
         await pilot.press(*"valve V3 open", "enter")
-        await wait_until(pilot, lambda: app.query_one(PressureChart).marks)
+        await wait_until_async(pilot, lambda: app.query_one(PressureChart).marks)
         await pilot.press("q", "y")
     marks = [(t, i) for k, t, i in events_in(path) if k == "mark"]
     assert len(marks) == 1 and marks[0][0] == "valve V3 open"
@@ -119,7 +86,7 @@ async def test_mark_saves_note_with_index_and_escape_cancels(monitor):
 async def test_interval_modal_validates_and_changes_the_cadence(monitor):
     app, _server, path = monitor(interval=0.5)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 1)
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
         await pilot.press("i")
         assert isinstance(app.screen, IntervalScreen)
         field = app.screen.query_one(Input)
@@ -132,13 +99,13 @@ async def test_interval_modal_validates_and_changes_the_cadence(monitor):
         before = app.rows_written
         await pilot.press("enter")
         # Six steps at 0.2 s after the change, however many rows the set-up took on a busy host.
-        await wait_until(pilot, lambda: app.recorder.interval == 0.2 and app.rows_written >= before + 8)
+        await wait_until_async(pilot, lambda: app.recorder.interval == 0.2 and app.rows_written >= before + 8)
         await pilot.press("plus")
-        await wait_until(pilot, lambda: app.recorder.interval == 0.5)
+        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
         await pilot.press("plus")
-        await wait_until(pilot, lambda: app.recorder.interval == 1.0)
+        await wait_until_async(pilot, lambda: app.recorder.interval == 1.0)
         await pilot.press("minus")
-        await wait_until(pilot, lambda: app.recorder.interval == 0.5)
+        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
         await pilot.press("q", "y")
     with h5py.File(path, "r", locking=False) as f:
         stamps = f["Timestamp"][:]
@@ -151,7 +118,7 @@ async def test_interval_modal_validates_and_changes_the_cadence(monitor):
 async def test_quit_asks_while_recording_and_closes_the_run(monitor):
     app, _server, path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 1)
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
@@ -167,7 +134,7 @@ async def test_quit_while_paused_needs_no_confirmation(monitor):
     app, _server, _path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("p")
-        await wait_until(pilot, lambda: app.recorder.paused)
+        await wait_until_async(pilot, lambda: app.recorder.paused)
         await pilot.press("q")
     assert not app.running
 
@@ -190,7 +157,7 @@ async def test_help_palette_and_keys(monitor):
 async def test_chart_survives_resizes_and_window_changes(monitor):
     app, _server, _path = monitor(interval=0.2, scenario="pumpdown", speed=50)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.history.samples >= 4)
+        await wait_until_async(pilot, lambda: app.history.samples >= 4)
         chart = app.query_one(PressureChart)
         for size in [(120, 40), (40, 12), (200, 60), (80, 24)]:
             await pilot.resize_terminal(*size)
@@ -205,13 +172,13 @@ async def test_chart_survives_resizes_and_window_changes(monitor):
 async def test_unplug_shows_disconnected_then_recovers(monitor):
     app, server, path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 1)
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
         server.unplug()
-        await wait_until(pilot, lambda: app.disconnected)
+        await wait_until_async(pilot, lambda: app.disconnected)
         assert "DISCONNECTED" in str(app.query_one("#badges").render())
         assert str(app.query_one("#readout-ig .word").render()) == "DISCONNECTED"
         server.replug()
-        await wait_until(pilot, lambda: not app.disconnected)
+        await wait_until_async(pilot, lambda: not app.disconnected)
         await pilot.press("q", "y")
     kinds = [k for k, _, _ in events_in(path)]
     assert "disconnect" in kinds and "reconnect" in kinds
@@ -221,7 +188,7 @@ async def test_gauge_control_asks_sends_and_records(monitor):
     """g: pick an action, confirm, the recorder sends it between samples; refusals are clear."""
     app, server, path = monitor(scenario="ig-off")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 1)
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
         notes = []
         app.notify = lambda message, **kw: notes.append((message, kw.get("severity")))  # type: ignore[method-assign]
         await pilot.press("g")
@@ -231,9 +198,9 @@ async def test_gauge_control_asks_sends_and_records(monitor):
         await pilot.press("g", "down", "down", "enter")  # degas on, with the IG off
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await wait_until(pilot, lambda: any(s == "error" and "degas on" in m for m, s in notes))
+        await wait_until_async(pilot, lambda: any(s == "error" and "degas on" in m for m, s in notes))
         await pilot.press("g", "enter", "y")  # IG on
-        await wait_until(pilot, lambda: not app.query_one("#readout-ig").has_class("no-value"))
+        await wait_until_async(pilot, lambda: not app.query_one("#readout-ig").has_class("no-value"))
         assert server.device.state.ig_on
         await pilot.press("q", "y")
     controls = [t for k, t, _ in events_in(path) if k == "control"]
@@ -255,9 +222,9 @@ async def test_status_bar_follows_a_gauge_found_after_start(serve_gauge):
     try:
         async with app.run_test(size=(120, 24)) as pilot:
             status = lambda: str(app.query_one("#status").render())  # noqa: E731
-            await wait_until(pilot, lambda: "protocol: searching" in status())
+            await wait_until_async(pilot, lambda: "protocol: searching" in status())
             server.device.state.silent_until = float("-inf")
-            await wait_until(pilot, lambda: "BINARY 19200 (auto)" in status())
+            await wait_until_async(pilot, lambda: "BINARY 19200 (auto)" in status())
             await pilot.press("q")
     finally:
         client.close()

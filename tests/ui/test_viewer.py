@@ -13,8 +13,7 @@ import time
 
 import h5py
 
-from conftest import sha256, viper_command
-from store_writer_child import make_sample, run_info
+from tests.helpers import make_sample, run_info, sha256, viper_command, wait_until_async
 from viper_tui.events import Event, EventKind
 from viper_tui.files.follower import FileFollower
 from viper_tui.readings import Status
@@ -25,13 +24,6 @@ from viper_tui.ui.base import BaseApp
 from viper_tui.ui.screens import HelpScreen, TableScreen
 from viper_tui.ui.viewer import ViewerApp
 from viper_tui.ui.widgets import PressureChart
-
-
-async def wait_until(pilot, predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def recorded_file(path, rows: int = 5000):
@@ -64,14 +56,14 @@ async def test_a_finished_file_is_shown_read_only(tmp_path):
     before = sha256(path)
     app = viewer(path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.history.samples == 5000)
+        await wait_until_async(pilot, lambda: app.history.samples == 5000)
         assert "ENDED" in str(app.query_one("#badges").render())
         last = make_sample(1, 4999)
         assert app.now() == last.time  # the chart ends at the last sample, not at today
         ig = app.query_one("#readout-ig")  # the last row: IG ok, CG1 ok, CG2 ok
         assert ig.query_one(".value").value == f"{last.readings[0].value:.2E}"
         assert len(app.query_one(PressureChart).marks) == 5
-        await wait_until(pilot, lambda: app.query_one("#status").render().plain.startswith("5000 rows"))
+        await wait_until_async(pilot, lambda: app.query_one("#status").render().plain.startswith("5000 rows"))
         assert "last 2023-11-26 12:12:29 UTC" in app.query_one("#status").render().plain
         await pilot.press("p", "m", "i", "plus")  # recording keys do nothing here
         assert not isinstance(app.screen, (TableScreen, HelpScreen)) and app.screen is app.screen_stack[0]
@@ -92,7 +84,7 @@ async def test_missing_values_and_earlier_tool_rows(tmp_path, upstream_file):
     async with app.run_test(size=(80, 24)) as pilot:
         # The follower counts rows in its own thread before the app has handled them: wait for
         # what the screen shows, not for the follower.
-        await wait_until(pilot, lambda: app.follower.summary.samples == 5
+        await wait_until_async(pilot, lambda: app.follower.summary.samples == 5
                          and app.query_one("#readout-cg2 .value").value == "7.60E+02"
                          and "ENDED" in str(app.query_one("#badges").render()))
         assert app.history.samples == 0
@@ -126,20 +118,20 @@ async def test_follows_a_recorder_in_another_process_which_can_restart(tmp_path)
         other_thread = threading.Thread(target=other.run)
         other_thread.start()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: app.follower.state.live and app.history.samples >= 2)
-            await wait_until(pilot, lambda: "LIVE" in str(app.query_one("#badges").render()))
+            await wait_until_async(pilot, lambda: app.follower.state.live and app.history.samples >= 2)
+            await wait_until_async(pilot, lambda: "LIVE" in str(app.query_one("#badges").render()))
             seen = app.history.samples
-            await wait_until(pilot, lambda: app.history.samples >= seen + 5)  # new rows arrive
+            await wait_until_async(pilot, lambda: app.history.samples >= seen + 5)  # new rows arrive
             recorder.send_signal(signal.SIGTERM)
             assert recorder.wait(20) == 0
-            await wait_until(pilot, lambda: not app.follower.state.live)
+            await wait_until_async(pilot, lambda: not app.follower.state.live)
             # the recorder starts again on the same file while both viewers are open
             recorder = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             first = recorder.stdout.readline()
             assert first.startswith("# [0]"), recorder.stderr.read()
-            await wait_until(pilot, lambda: len(app.follower.state.runs) == 2 and app.follower.state.live)
+            await wait_until_async(pilot, lambda: len(app.follower.state.runs) == 2 and app.follower.state.live)
             rows_then = app.follower.state.rows
-            await wait_until(pilot, lambda: app.follower.state.rows >= rows_then + 3)
+            await wait_until_async(pilot, lambda: app.follower.state.rows >= rows_then + 3)
             kinds = [e.kind for e in app.follower.state.events]
             assert kinds.count(EventKind.START) == 2 and EventKind.STOP in kinds
             await pilot.press("q")
