@@ -2,7 +2,7 @@
 # `nix run .#viper-sim` (the simulated gauge), `nix build` (the package), `nix flake check` (the tests).
 #
 # pyproject.toml stays the one description of the package: this file lists the same dependencies
-# under nixpkgs' names, and tests/test_flake.py fails when the two disagree.
+# under nixpkgs' names, and tests/system/test_flake.py fails when the two disagree.
 {
   description = "VIPER: records a KJLC 392 ion gauge controller (IG, CG1, CG2) to HDF5";
 
@@ -228,8 +228,8 @@
                 cp -r ${./tests} tests
                 chmod -R u+w tests
                 # Not inside a build: nix-instantiate (test_flake.py) and systemd-analyze.
-                HOME="$TMPDIR" python -m pytest -q -p no:cacheprovider tests --ignore=tests/test_flake.py \
-                  --deselect tests/test_service.py::test_systemd_accepts_the_unit
+                HOME="$TMPDIR" python -m pytest -q -p no:cacheprovider tests --ignore=tests/system/test_flake.py \
+                  --deselect tests/system/test_service.py::test_systemd_accepts_the_unit
                 touch "$out"
               '';
           devShell = self.devShells.${system}.default;

@@ -8,7 +8,7 @@ torn file; the upgrade of an earlier-tool file) it lists every write-like call o
 then for each call and each fault (SIGKILL at the call; ENOSPC or EIO from that call on) runs the
 operation again and checks that plain h5py opens the file, every earlier and every acknowledged
 row and event is there with its values, the next run appends and exits 0, and `viper info` works
-(tests/faults.py). Prints "N of N injection points held" per operation and fault, and each point
+(tests/recording/faults.py). Prints "N of N injection points held" per operation and fault, and each point
 that did not hold. Needs strace (Debian package strace).
 """
 
@@ -21,9 +21,9 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the repository root: `tests`
 
-import faults  # noqa: E402
+from tests.recording import faults  # noqa: E402
 
 
 def main() -> int:

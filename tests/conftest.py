@@ -1,46 +1,30 @@
-"""Shared fixtures: the simulated gauge served on a real pseudo-terminal, and file helpers."""
+"""Shared fixtures: the simulated gauge served on a real pseudo-terminal, gauge clients, the monitor
+app on it, and a copy of the earlier tool's file. Helpers that are not fixtures are in helpers.py."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import FIXTURE, run_info
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURE = SHARED / "fixtures" / "upstream-viper-5rows.h5"
-LOCAL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "upstream-viper-5rows.h5"
-
-
-class Clock:
-    """An injected clock for the simulated gauge: tests set the time instead of waiting for it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from viper_tui.ui import MonitorInfo, ViperApp
 
 
 @pytest.fixture
 def upstream_file(tmp_path: Path) -> Path:
     """A copy of a file written by the earlier tool (five readings)."""
-    source = LOCAL_FIXTURE if LOCAL_FIXTURE.exists() else FIXTURE
     target = tmp_path / "upstream.h5"
-    shutil.copyfile(source, target)
+    shutil.copyfile(FIXTURE, target)
     return target
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -77,7 +61,25 @@ def make_client() -> Iterator[Callable[..., GaugeClient]]:
         client.close()
 
 
-def viper_command() -> list[str]:
-    """The installed `viper` console script next to this interpreter (falls back to -m)."""
-    script = Path(sys.executable).with_name("viper")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "viper_tui"]
+@pytest.fixture
+def monitor(tmp_path: Path, serve_gauge: Callable[..., PtyServer]) -> Iterator[Callable[..., tuple]]:
+    """`monitor(scenario=..., interval=...)` -> (app, server, path of the HDF5 file)."""
+    opened = []
+
+    def build(interval: float = 0.2, **sim: object) -> tuple[ViperApp, PtyServer, Path]:
+        server = serve_gauge(**sim)
+        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
+        client.connect()
+        path = tmp_path / "monitor.h5"
+        run = run_info(start_time=time.time(), port=server.link, interval=interval, host="test",
+                       version="test", gauge_config="", recording_config="")
+        store = Store.open(path, run, fsync=False)
+        opened.append((store, client))
+        recorder = Recorder(client, store, interval=interval)
+        info = MonitorInfo(port=server.link, h5file=path, simulated=True, names=("Chamber", "", "Foreline"))
+        return ViperApp(recorder, info), server, path
+
+    yield build
+    for store, client in opened:
+        store.close()
+        client.close()

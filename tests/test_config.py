@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import REPO
 from viper_tui.config import ConfigError, load_logging, load_serial, override
 
-REPO = Path(__file__).resolve().parent.parent
 GAUGE_EXAMPLE = REPO / "configs/gauge/example-gauge.conf"
 RECORDING_EXAMPLE = REPO / "configs/recording/5-min-intervals.conf"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import REPO
 import viper_tui
 
-REPO = Path(__file__).resolve().parent.parent
 PACKAGE = Path(viper_tui.__file__).resolve().parent  # the checkout's, or the installed one (nix flake check)
 
 

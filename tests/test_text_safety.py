@@ -22,9 +22,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Log, Static
 
-from conftest import viper_command
-from store_writer_child import make_sample, run_info
-from test_ui_app import monitor, wait_until  # noqa: F401  (the monitor fixture)
+from tests.helpers import make_sample, run_info, viper_command, wait_until_async
 from viper_tui.commands.console import ConsoleFrontEnd
 from viper_tui.events import EVENT_TEXT_BYTES, Event, EventKind, event_text
 from viper_tui.files.follower import FileFollower
@@ -244,7 +242,7 @@ async def test_viewer_lists_marks_as_plain_safe_text(tmp_path):
     follower.check()
     app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: len(app.query_one(Log).lines) >= len(NASTY))
+        await wait_until_async(pilot, lambda: len(app.query_one(Log).lines) >= len(NASTY))
         logged = [line for line in app.query_one(Log).lines if " mark: " in line]
         assert [line.split(" mark: ", 1)[1] for line in logged] == [terminal_safe(t) for t in NASTY]
         await pilot.press("e")
@@ -265,7 +263,7 @@ async def test_viewer_lists_marks_as_plain_safe_text(tmp_path):
 async def test_mark_longer_than_the_file_keeps_is_refused_not_cut(monitor):  # noqa: F811
     app, _server, path = monitor()
     async with app.run_test(size=(100, 24)) as pilot:
-        await wait_until(pilot, lambda: app.rows_written >= 1)
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
         await pilot.press("m")
         assert isinstance(app.screen, MarkScreen)
         note = app.screen.query_one(Input)
@@ -277,7 +275,7 @@ async def test_mark_longer_than_the_file_keeps_is_refused_not_cut(monitor):  # n
         note.value = "\u00e9" * 100 + " [/bold] pump [on]"
         await pilot.press("enter")
         assert not isinstance(app.screen, MarkScreen)
-        await wait_until(pilot, lambda: any(" mark: " in line for line in app.query_one(Log).lines))
+        await wait_until_async(pilot, lambda: any(" mark: " in line for line in app.query_one(Log).lines))
         await pilot.press("q", "y")
     with h5py.File(path, "r", locking=False) as f:
         marks = [t.decode() for k, t in zip(f["events"]["kind"], f["events"]["text"]) if k == b"mark"]

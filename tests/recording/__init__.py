@@ -1,0 +1,1 @@
+"""Tests mirroring viper_tui/recording/ (README: Tests)."""

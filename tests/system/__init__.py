@@ -1,0 +1,1 @@
+"""Whole-program tests against the world outside the package: tmux, systemd, the Nix flake."""

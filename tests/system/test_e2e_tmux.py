@@ -1,0 +1,137 @@
+"""The installed `viper` in a real terminal: tmux runs it, send-keys types, capture-pane reads."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+
+import h5py
+import pytest
+
+from tests.helpers import viper_command
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    """One tmux server of our own (-L), so tests never touch a user's sessions."""
+
+    def __init__(self) -> None:
+        self.socket = f"viper-test-{uuid.uuid4().hex[:8]}"
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True,
+                              text=True, timeout=10).stdout
+
+    def start(self, command: list[str], width: int = 80, height: int = 24) -> None:
+        self("-f", "/dev/null", "new-session", "-d", "-s", "v", "-x", str(width), "-y", str(height),
+             " ".join(command))
+        self("set-option", "-t", "v", "remain-on-exit", "on")
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-J", "-t", "v")
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            assert time.monotonic() < deadline, f"{text!r} never appeared:\n{screen}"
+            time.sleep(0.1)
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "v", *keys)
+
+    def pane_pid(self) -> int:
+        return int(self("list-panes", "-t", "v", "-F", "#{pane_pid}").split()[0])
+
+    def wait_exit(self, timeout: float = 20.0) -> None:
+        """Wait until the pane's command has exited (the pane stays, remain-on-exit)."""
+        deadline = time.monotonic() + timeout
+        while self("list-panes", "-t", "v", "-F", "#{pane_dead}").split()[0] != "1":
+            assert time.monotonic() < deadline, f"viper never exited:\n{self.screen()}"
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def tmux():
+    server = Tmux()
+    yield server
+    server.kill()
+
+
+def alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie nobody reaped (tmux, its parent, was killed)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def events(path):
+    with h5py.File(path, "r") as f:
+        ev = f["events"][:]
+    return [(k.decode(), t.decode()) for k, t in zip(ev["kind"], ev["text"])]
+
+
+def test_monitor_in_tmux_records_marks_pauses_and_quits(tmux, tmp_path):
+    h5 = tmp_path / "tmux.h5"
+    tmux.start([*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.2", "--h5", str(h5)])
+    screen = tmux.wait_for("RECORDING")
+    assert "SIMULATED" in screen
+    footer = tmux.wait_for("p Pause").splitlines()[-1]  # every key a newcomer needs fits 80 columns
+    assert all(key in footer for key in ("m Mark", "i Interval", "w Window", "g Gauge", "? Help", "q Quit"))
+    screen = tmux.wait_for("E-03")  # CG2's foreline pressure in the big digits' status line or log
+    assert "CG2" in screen and "Torr" in screen
+    tmux.keys("m")
+    tmux.wait_for("Mark an event")
+    tmux.keys("-l", "pumped down")
+    tmux.keys("Enter")
+    tmux.wait_for("mark: pumped down")
+    tmux.keys("p")
+    tmux.wait_for("PAUSED")
+    tmux.keys("p")
+    tmux.wait_for("RECORDING")
+    tmux.keys("q")
+    tmux.wait_for("Stop recording and quit?")
+    tmux.keys("y")
+    screen = tmux.wait_for("Stopped: quit from the monitor.")
+    assert f"recorded to {h5}" in screen
+    tmux.wait_exit()
+    kinds = [k for k, _ in events(h5)]
+    assert kinds[0] == "start" and kinds[-1] == "stop"
+    assert ("mark", "pumped down") in events(h5) and "pause" in kinds and "resume" in kinds
+
+
+def test_lost_terminal_stops_cleanly_with_the_file_closed(tmux, tmp_path):
+    """An SSH drop without tmux hangs up the terminal: viper must stop, not spin."""
+    h5 = tmp_path / "hup.h5"
+    tmux.start([*viper_command(), "--simulate", "--interval", "0.2", "--h5", str(h5)])
+    tmux.wait_for("p Pause")
+    pid = tmux.pane_pid()
+    tmux.kill()  # closes the pty: the kernel sends SIGHUP
+    deadline = time.monotonic() + 15
+    while alive(pid):
+        assert time.monotonic() < deadline, "viper kept running after its terminal went away"
+        time.sleep(0.1)
+    assert events(h5)[-1] == ("stop", "SIGHUP received")
+
+
+def test_readable_at_80x24_and_larger(tmux, tmp_path):
+    h5 = tmp_path / "big.h5"
+    tmux.start([*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.2", "--h5", str(h5)],
+               width=160, height=45)
+    tmux.wait_for("p Pause")
+    screen = tmux.wait_for("1E-07┤")  # a decade label on the chart's axis
+    assert "log pressure" in screen and "minutes" in screen
+    tmux.keys("q")
+    tmux.wait_for("Stop recording and quit?")
+    tmux.keys("y")
+    tmux.wait_for("Stopped:")

@@ -1,0 +1,230 @@
+"""The monitor driven with Textual's pilot, on the simulated gauge, with the HDF5 file checked after."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+from textual.widgets import Digits, Input, Log
+
+from tests.helpers import wait_until_async
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
+from viper_tui.ui.widgets import PressureChart
+
+
+def events_in(path):
+    with h5py.File(path, "r", locking=False) as f:
+        ev = f["events"][:]
+    return [(k.decode(), t.decode(), int(i)) for k, t, i in zip(ev["kind"], ev["text"], ev["index"])]
+
+
+async def test_readouts_show_values_and_words_at_80x24(monitor):
+    app, _server, _path = monitor(scenario="ig-off")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.history.samples >= 2)
+        ig = app.query_one("#readout-ig")
+        assert ig.border_title == "IG Chamber" and ig.has_class("no-value")
+        assert str(ig.query_one(".word").render()) == "IG OFF"
+        cg2 = app.query_one("#readout-cg2")
+        assert cg2.border_title == "CG2 Foreline"
+        assert cg2.query_one(Digits).value.startswith("2.") and "E-03" in cg2.query_one(Digits).value
+        assert "RECORDING" in str(app.query_one("#badges").render())
+        assert "SIMULATED" in str(app.query_one("#badges").render())
+        status = str(app.query_one("#status").render())
+        assert status.split(" · ")[0].endswith("rows")
+        log = app.query_one(Log)  # four lines of log, the newest at the bottom; no scrollbar row
+        assert log.scrollable_content_region.height == 4 and log.scrollable_content_region.width >= 78
+        await wait_until_async(pilot, lambda: log.lines[-1].startswith(f"[{app.history.samples - 1}] "))
+        await pilot.press("q", "y")
+    assert app.return_code == 0
+
+
+async def test_pause_writes_no_rows_and_records_events(monitor):
+    app, _server, path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 2)
+        await pilot.press("p")
+        await wait_until_async(pilot, lambda: app.recorder.paused)
+        assert "PAUSED" in str(app.query_one("#badges").render())
+        seen = app.history.samples
+        await wait_until_async(pilot, lambda: app.history.samples >= seen + 3)
+        await pilot.press("p")
+        await wait_until_async(pilot, lambda: not app.recorder.paused and app.rows_written >= 4)
+        await pilot.press("q", "y")
+    events = [e for e in events_in(path) if e[0] != "overrun"]  # a slow first sample is honest, not a fault
+    kinds = [k for k, _, _ in events]
+    assert kinds[:3] == ["start", "pause", "resume"] and kinds[-1] == "stop"
+    pause_index = events[1][2]
+    resume_index = events[2][2]
+    with h5py.File(path, "r", locking=False) as f:
+        written = list(f["Index"][:])
+    assert resume_index - pause_index >= 3
+    assert not [i for i in written if pause_index <= i < resume_index]
+
+
+async def test_mark_saves_note_with_index_and_escape_cancels(monitor):
+    app, _server, path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 2)
+        await pilot.press("m")
+        assert isinstance(app.screen, MarkScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, MarkScreen)
+        await pilot.press("m")
+        await pilot.press(*"valve V3 open", "enter")
+        await wait_until_async(pilot, lambda: app.query_one(PressureChart).marks)
+        await pilot.press("q", "y")
+    marks = [(t, i) for k, t, i in events_in(path) if k == "mark"]
+    assert len(marks) == 1 and marks[0][0] == "valve V3 open"
+    with h5py.File(path, "r", locking=False) as f:
+        assert 2 <= marks[0][1] <= f["Index"][-1]
+
+
+async def test_interval_modal_validates_and_changes_the_cadence(monitor):
+    app, _server, path = monitor(interval=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        await pilot.press("i")
+        assert isinstance(app.screen, IntervalScreen)
+        field = app.screen.query_one(Input)
+        assert field.value == "0.5"
+        field.value = "0.05"
+        await pilot.press("enter")
+        assert isinstance(app.screen, IntervalScreen)  # refused: below three reads at 50 ms
+        assert "0.15" in str(app.screen.query_one("#interval-error").render())
+        field.value = "0.2"
+        before = app.rows_written
+        await pilot.press("enter")
+        # Six steps at 0.2 s after the change, however many rows the set-up took on a busy host.
+        await wait_until_async(pilot, lambda: app.recorder.interval == 0.2 and app.rows_written >= before + 8)
+        await pilot.press("plus")
+        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
+        await pilot.press("plus")
+        await wait_until_async(pilot, lambda: app.recorder.interval == 1.0)
+        await pilot.press("minus")
+        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
+        await pilot.press("q", "y")
+    with h5py.File(path, "r", locking=False) as f:
+        stamps = f["Timestamp"][:]
+    steps = np.diff(stamps)
+    assert np.sum(np.isclose(steps, 0.2, atol=0.05)) >= 5
+    assert [t for k, t, _ in events_in(path) if k == "interval"] == [
+        "0.5 s -> 0.2 s", "0.2 s -> 0.5 s", "0.5 s -> 1 s", "1 s -> 0.5 s"]
+
+
+async def test_quit_asks_while_recording_and_closes_the_run(monitor):
+    app, _server, path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen) and app.running
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+    assert not app.running
+    assert events_in(path)[-1][:2] == ("stop", "quit from the monitor")
+
+
+async def test_quit_while_paused_needs_no_confirmation(monitor):
+    app, _server, _path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await wait_until_async(pilot, lambda: app.recorder.paused)
+        await pilot.press("q")
+    assert not app.running
+
+
+async def test_help_palette_and_keys(monitor):
+    app, _server, _path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        keys = {binding.key for _, binding, _, _ in app.active_bindings.values()} | {
+            b.key for b in app.BINDINGS}
+        assert "ctrl+z" not in keys
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Pause / resume recording", "Mark an event", "Change interval"} <= set(titles)
+        await pilot.press("q", "y")
+
+
+async def test_chart_survives_resizes_and_window_changes(monitor):
+    app, _server, _path = monitor(interval=0.2, scenario="pumpdown", speed=50)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.history.samples >= 4)
+        chart = app.query_one(PressureChart)
+        for size in [(120, 40), (40, 12), (200, 60), (80, 24)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.1)
+        for _ in range(4):
+            await pilot.press("w")
+        assert chart.window[0] == "10 min" and chart.builds >= 5
+        assert "1E" in str(chart.render())
+        await pilot.press("q", "y")
+
+
+async def test_unplug_shows_disconnected_then_recovers(monitor):
+    app, server, path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        server.unplug()
+        await wait_until_async(pilot, lambda: app.disconnected)
+        assert "DISCONNECTED" in str(app.query_one("#badges").render())
+        assert str(app.query_one("#readout-ig .word").render()) == "DISCONNECTED"
+        server.replug()
+        await wait_until_async(pilot, lambda: not app.disconnected)
+        await pilot.press("q", "y")
+    kinds = [k for k, _, _ in events_in(path)]
+    assert "disconnect" in kinds and "reconnect" in kinds
+
+
+async def test_gauge_control_asks_sends_and_records(monitor):
+    """g: pick an action, confirm, the recorder sends it between samples; refusals are clear."""
+    app, server, path = monitor(scenario="ig-off")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        notes = []
+        app.notify = lambda message, **kw: notes.append((message, kw.get("severity")))  # type: ignore[method-assign]
+        await pilot.press("g")
+        assert isinstance(app.screen, GaugeScreen)
+        await pilot.press("escape")  # cancel: nothing sent
+        assert not isinstance(app.screen, GaugeScreen)
+        await pilot.press("g", "down", "down", "enter")  # degas on, with the IG off
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until_async(pilot, lambda: any(s == "error" and "degas on" in m for m, s in notes))
+        await pilot.press("g", "enter", "y")  # IG on
+        await wait_until_async(pilot, lambda: not app.query_one("#readout-ig").has_class("no-value"))
+        assert server.device.state.ig_on
+        await pilot.press("q", "y")
+    controls = [t for k, t, _ in events_in(path) if k == "control"]
+    assert len(controls) == 2 and "refused" in controls[0] and controls[0].startswith("degas on")
+    assert controls[1].startswith("IG on")
+
+
+async def test_status_bar_follows_a_gauge_found_after_start(serve_gauge):
+    """A gauge powered on after VIPER started (protocol = auto): searching, then what was found."""
+    from viper_tui.link.detection import Search
+
+    server = serve_gauge(protocol="binary")
+    server.device.state.silent_until = float("inf")
+    client = GaugeClient(SerialTransport(server.path, timeout=0.2), 1)
+    client.connect()
+    client.search = Search("auto", 19200, False)
+    app = ViperApp(Recorder(client, None, interval=0.3), MonitorInfo(port=server.path, protocol=client.link_text()),
+                   store_data=False)
+    try:
+        async with app.run_test(size=(120, 24)) as pilot:
+            status = lambda: str(app.query_one("#status").render())  # noqa: E731
+            await wait_until_async(pilot, lambda: "protocol: searching" in status())
+            server.device.state.silent_until = float("-inf")
+            await wait_until_async(pilot, lambda: "BINARY 19200 (auto)" in status())
+            await pilot.press("q")
+    finally:
+        client.close()
