@@ -99,13 +99,13 @@ class RunInfo:
     start_time: float  # UNIX time of the run start
     port: str
     address: str  # as configured, e.g. "01"
-    protocol: str  # "ascii" now; "binary" later
+    protocol: str  # as the file spells it: ascii, binary, or auto (not found yet)
     interval: float  # seconds
     host: str
     version: str  # VIPER version
     gauge_config: str  # full text of the gauge config file ("" if none)
     recording_config: str  # full text of the recording config file
-    unit: str = "Torr"
+    unit: str = "Torr"  # as the file spells it (PressureUnit.label): Torr, mbar, Pa
     simulated: bool = False
 
 
