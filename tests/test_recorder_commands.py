@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from viper_tui.events import EventKind
-from viper_tui.recording.recorder import Mark, Pause, Recorder, Resume, SetInterval, Stop
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.recorder_commands import Mark, Pause, Resume, SetInterval, Stop
 
 
 def test_an_unknown_command_is_refused_and_the_known_ones_still_work(serve_gauge, make_client):

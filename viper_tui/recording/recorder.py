@@ -13,12 +13,10 @@ bus; its outcome is an event in the file and goes to the caller's callback.
 
 from __future__ import annotations
 
-import enum
 import math
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol, assert_never
 
 from ..events import Event, EventKind, event_text
@@ -27,6 +25,7 @@ from ..link.client import GaugeClient
 from ..readings import Sample
 from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
+from .recorder_commands import Command, Control, ControlCallback, Mark, Pause, Resume, SetInterval, Stop, Wake
 
 LATE_TOLERANCE = 0.1
 """A slot counts as missed when the sample would start more than this fraction of an interval late."""
@@ -37,55 +36,6 @@ class SampleStore(Protocol):
 
     def append(self, sample: Sample) -> None: ...
     def add_event(self, event: Event) -> None: ...
-
-
-ControlCallback = Callable[[ControlResult], None]
-
-
-# ---- the commands a front end sends (one small class each: a typo cannot be queued) ------------
-
-
-@dataclass(frozen=True)
-class Pause:
-    """Samples are still taken and shown, not written."""
-
-
-@dataclass(frozen=True)
-class Resume:
-    pass
-
-
-@dataclass(frozen=True)
-class Mark:
-    text: str
-
-
-@dataclass(frozen=True)
-class SetInterval:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Control:
-    action: Action
-    callback: ControlCallback | None = None
-
-
-@dataclass(frozen=True)
-class Stop:
-    reason: str = "stopped by user"
-
-
-Command = Pause | Resume | Mark | SetInterval | Control | Stop
-COMMAND_TYPES: tuple[type, ...] = (Pause, Resume, Mark, SetInterval, Control, Stop)
-
-
-class Wake(enum.Enum):
-    """Why the wait for the next slot ended."""
-
-    DUE = "due"  # the slot's time came: take the sample
-    STOP = "stop"
-    INTERVAL = "interval"  # the interval changed: count slots afresh
 
 
 class StoreFailed(Exception):
@@ -135,7 +85,7 @@ class Recorder:
 
     def send(self, command: Command) -> None:
         """Queue a command for the recorder's thread; TypeError for anything that is not one."""
-        if not isinstance(command, COMMAND_TYPES):
+        if not isinstance(command, Command):
             raise TypeError(f"not a recorder command: {command!r}")
         self._commands.put(command)
 
