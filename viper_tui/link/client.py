@@ -40,6 +40,7 @@ from .probes import probes_for
 from .replies import disconnected, reading_from_reply, same, unit_change
 from .transport import Probe, SerialTransport
 
+# reading_from_reply lives in replies.py; it is named here too for the code that knew it as the client's.
 __all__ = ["ConnectionChange", "Found", "GaugeClient", "GaugeError", "HELD_BACK", "Search", "reading_from_reply"]
 
 BACKOFF_FIRST = 0.5
