@@ -9,6 +9,7 @@ it and exit 2 without a traceback.
 from __future__ import annotations
 
 import configparser
+import enum
 import math
 import os
 import re
@@ -17,18 +18,32 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from .protocol.facts import ASCII, BINARY, DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES
+from .protocol.facts import DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES, WireFormat
 
 T = TypeVar("T")
 
-AUTO = "auto"
-COMMANDS_PER_SAMPLE: dict[str, int] = {ASCII: 3, BINARY: 1, AUTO: 1}
+
+
+class ProtocolSetting(enum.StrEnum):
+    """`[Serial] protocol`: one wire format, or auto (probe both at start). Values as the file spells them."""
+
+    ASCII = WireFormat.ASCII.value
+    BINARY = WireFormat.BINARY.value
+    AUTO = "auto"
+
+    @property
+    def wire_format(self) -> WireFormat | None:
+        """The format to speak, None for auto (detection decides)."""
+        return None if self is ProtocolSetting.AUTO else WireFormat(self.value)
+
+
+COMMANDS_PER_SAMPLE: dict[ProtocolSetting, int] = {ProtocolSetting.ASCII: 3, ProtocolSetting.BINARY: 1,
+                                                   ProtocolSetting.AUTO: 1}
 """Bus slots per sample: ASCII RD, RDCG1, RDCG2; binary one read-all. Until auto-detection has
 found the protocol, the binary figure is the bound (the command line checks again once it knows)."""
 MAX_INTERVAL = 86400.0  # a day; anything longer is a typo, not a sampling plan
 MAX_TIMEOUT = 60.0
 MISSING_VALUES = {"0": 0.0, "nan": math.nan, "-999": -999.0}
-PROTOCOLS = (ASCII, BINARY, AUTO)
 
 
 class ConfigError(Exception):
@@ -44,7 +59,7 @@ class SerialConfig:
     address: int = 0x01
     timeout: float = 1.0
     min_delay: float = MIN_COMMAND_SPACING
-    protocol: str = AUTO  # ascii, binary, or auto: probe both at start
+    protocol: ProtocolSetting = ProtocolSetting.AUTO  # auto: probe both at start
     auto_baud: bool = False  # `baudrate = auto`: also probe every rate the gauge offers
     names: tuple[str, str, str] = ("", "", "")  # from the optional [Channels] section
     source: str = ""  # the file it came from, for messages
@@ -172,7 +187,7 @@ def parse_baudrate(raw: str) -> int:
 
 def parse_baudrate_or_auto(raw: str) -> int | None:
     """A rate the gauge supports, or None for `auto`."""
-    if raw.lower() == AUTO:
+    if raw.lower() == ProtocolSetting.AUTO.value:
         return None
     try:
         return parse_baudrate(raw)
@@ -194,11 +209,11 @@ def parse_min_delay(raw: str) -> float:
     return value
 
 
-def parse_protocol(raw: str) -> str:
-    value = raw.lower()
-    if value not in PROTOCOLS:
-        raise ValueError("supported: " + ", ".join(PROTOCOLS))
-    return value
+def parse_protocol(raw: str) -> ProtocolSetting:
+    try:
+        return ProtocolSetting(raw.lower())
+    except ValueError:
+        raise ValueError("supported: " + ", ".join(ProtocolSetting)) from None
 
 
 def parse_interval(raw: str) -> float:
@@ -320,8 +335,8 @@ def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = Non
 def check_interval(interval: float, serial: SerialConfig, error: Callable[[str], Exception]) -> None:
     """Refuse intervals the bus cannot keep: each sample needs its commands min_delay apart."""
     if 0 < interval < serial.min_interval:
-        reads = {ASCII: "three ASCII reads", BINARY: "one binary read-all",
-                 AUTO: "one binary read-all (protocol auto)"}[serial.protocol]
+        reads = {ProtocolSetting.ASCII: "three ASCII reads", ProtocolSetting.BINARY: "one binary read-all",
+                 ProtocolSetting.AUTO: "one binary read-all (protocol auto)"}[serial.protocol]
         raise error(
             f"{interval:g} s is shorter than the {serial.min_interval:g} s {reads} need at "
             f"min_delay {serial.min_delay:g}; use 0 for as fast as possible"

@@ -21,6 +21,7 @@ import unicodedata
 from datetime import datetime, timezone
 
 from .events import Event
+from .protocol.facts import DEFAULT_UNIT
 from .readings import CHANNELS, Sample, format_value
 
 __all__ = ["CSV_FORMULA_STARTS", "csv_cell", "duration", "event_line", "iso_utc", "not_utf8", "plural",
@@ -88,7 +89,7 @@ def shown_bytes(text: str) -> str:
     return terminal_safe(raw.decode("utf-8", "backslashreplace"))
 
 
-def sample_line(sample: Sample, unit: str = "Torr", *, recording: bool = True) -> str:
+def sample_line(sample: Sample, unit: str = DEFAULT_UNIT.label, *, recording: bool = True) -> str:
     """`[12] [60.003 s] IG 1.53E-06  CG1 7.60E+02  CG2 NO REPLY  Torr`.
 
     With `recording`, a sample that was not written (recording paused) says so.

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..events import Event
+from ..protocol.facts import DEFAULT_UNIT
 from ..readings import Sample
 from ..text import event_line, sample_line
 
@@ -175,7 +176,7 @@ class LineWriter:
 class ConsoleFrontEnd:
     """Prints what the recorder reports. Callbacks run in the recorder's thread and never block."""
 
-    def __init__(self, out: TextIO | None = None, unit: str = "Torr", *, recording: bool = True,
+    def __init__(self, out: TextIO | None = None, unit: str = DEFAULT_UNIT.label, *, recording: bool = True,
                  limit: int = QUEUE_LINES) -> None:
         self.out = out if out is not None else sys.stdout
         self.unit = unit

@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import __version__
-from ..config import (AUTO, ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
+from ..config import (ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
 from ..link.opening import PortError, detected_serial, open_gauge
-from ..protocol.facts import ASCII, PROTOCOLS, UNIT_NAMES
+from ..protocol.facts import PressureUnit, WireFormat
 from ..recording.recorder import Recorder
 from ..recording.store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
 from ..text import not_utf8, shown_bytes
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--simulate", action="store_true", help="record the built-in simulated gauge")
     sim.add_argument("--scenario", default="pumpdown", help="simulated scenario (default: pumpdown)")
     sim.add_argument("--seed", type=int, default=0, help="simulator random seed (default: 0)")
-    sim.add_argument("--sim-format", choices=PROTOCOLS,
+    sim.add_argument("--sim-format", choices=[f.value for f in WireFormat],
                      help="the simulated gauge's front-panel FORMAT (default: --protocol's or the "
                           "config's if it names one, else ascii)")
     over = parser.add_argument_group("overrides (take precedence over the config files)")
@@ -115,7 +115,7 @@ def simulated_port(args: argparse.Namespace, serial: SerialConfig) -> Iterator[s
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"--scenario: {args.scenario!r} is not one of {', '.join(SCENARIOS)}")
-    fmt = args.sim_format or (serial.protocol if serial.protocol != AUTO else ASCII)
+    fmt = WireFormat(args.sim_format) if args.sim_format else serial.protocol.wire_format or WireFormat.ASCII
     device = SimulatedGauge(SimOptions(address=serial.address, scenario=args.scenario, seed=args.seed,
                                        protocol=fmt, baudrate=serial.baudrate))
     with PtyServer(device) as server:
@@ -129,13 +129,15 @@ def setting(flag_value: str | None, logging: LoggingConfig, key: str, flag: str)
     return f"{logging.source}: [Logging] {key}" if logging.source else key
 
 
-def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool, unit: str = "Torr") -> Store:
+def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool,
+               unit: PressureUnit = PressureUnit.TORR) -> Store:
+    """The run's store; the /runs row takes the protocol and unit as files spell them (ascii, Torr)."""
     run = RunInfo(
         start_time=time.time(),
         port=serial.port,
         address=serial.address_text,
-        protocol=serial.protocol,
-        unit=unit,
+        protocol=serial.protocol.value,
+        unit=unit.label,
         interval=logging.interval,
         host=socket.gethostname(),
         version=__version__,
@@ -235,10 +237,10 @@ def main(argv: list[str] | None = None) -> int:
             serial = detected_serial(serial, gauge)
             where = setting(args.interval, logging, "interval", "interval")
             check_interval(logging.interval, serial,
-                           lambda p: ConfigError(f"{where}: {p} (the gauge answered in {serial.protocol})"))
+                           lambda p: ConfigError(f"{where}: {p} (the gauge answered in {serial.protocol.value})"))
             store = None
             if logging.store_data:
-                store = open_store(serial, logging, args.simulate, UNIT_NAMES[gauge.unit])
+                store = open_store(serial, logging, args.simulate, gauge.unit)
                 stack.callback(store.close)
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
             if args.headless or sys.stdout is None or not sys.stdout.isatty():

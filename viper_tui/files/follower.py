@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..events import Event, EventKind
+from ..recording.layout import DEFAULT_UNIT
 from ..readings import Reading, Sample, Status
 from ..source import EventListener, RunSummary, SampleListener
 from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
@@ -110,7 +111,7 @@ class FileFollower:
 
     @property
     def unit(self) -> str:
-        return self.state.runs[-1].unit if self.state.runs else "Torr"
+        return self.state.runs[-1].unit if self.state.runs else DEFAULT_UNIT
 
     def check(self) -> None:
         """Open the file once, so a bad path is a one-line error before any screen is drawn."""

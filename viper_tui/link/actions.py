@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..protocol import ascii_codec, binary_codec
 from ..protocol.binary_codec import Code
-from ..protocol.facts import ASCII, UNIT_NAMES, ErrorKind, ErrorReply, ProtocolError, Reply, TextReply
+from ..protocol.facts import ErrorKind, ErrorReply, PressureUnit, ProtocolError, Reply, TextReply, WireFormat
 from .client import GaugeClient, GaugeError
 
 
@@ -89,8 +89,8 @@ def perform(client: GaugeClient, action: Action) -> ControlResult:
     """Do `action` at the gauge; never raises for a gauge problem."""
     try:
         if action is Action.STATUS:
-            return _ascii_status(client) if client.protocol == ASCII else _binary_status(client)
-        if client.protocol == ASCII:
+            return _ascii_status(client) if client.protocol == WireFormat.ASCII else _binary_status(client)
+        if client.protocol == WireFormat.ASCII:
             return _ascii_set(client, action)
         return _binary_set(client, action)
     except GaugeError as exc:
@@ -124,7 +124,8 @@ def _ascii_status(client: GaugeClient) -> ControlResult:
     def unit(reply: Reply) -> str:
         if isinstance(reply, ErrorReply):
             return "Torr (firmware without RU)"
-        return UNIT_NAMES.get(text(reply), text(reply))
+        known = PressureUnit.from_wire(text(reply))
+        return known.label if known else text(reply)
 
     parts = [
         ("IG", ascii_codec.IG_STATUS, on_off),
@@ -175,8 +176,8 @@ def _binary_status(client: GaugeClient) -> ControlResult:
 
     def unit(frame: binary_codec.Frame) -> str:
         code = binary_codec.decode_pressures(frame).unit_code
-        name = binary_codec.UNIT_CODES.get(code)
-        return UNIT_NAMES[name] if name else f"unknown (units byte {code:#04x})"
+        known = binary_codec.UNIT_CODES.get(code)
+        return known.label if known else f"unknown (units byte {code:#04x})"
 
     emission = {binary_codec.EMISSION_100UA: "100 uA", binary_codec.EMISSION_4MA: "4 mA"}
     parts = [

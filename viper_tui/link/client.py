@@ -8,11 +8,14 @@ every channel reads DISCONNECTED, so the outage shows on screen and in the file 
 Pressures are recorded in the run's unit (`unit`, fixed when the file is opened). If the gauge
 reports another unit later (front-panel change, or detection after a silent start), readings are
 converted to the run's unit and a notice says so, because one file keeps one unit.
+
+What a reply means for a channel is in replies.py, the resync markers of each format in probes.py;
+this module owns the port (open, lost, reopened with backoff), the protocol spoken, and the
+exchanges of a sample, a control command and a probe.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,25 +24,24 @@ from typing import Protocol
 from ..protocol import ascii_codec, binary_codec
 from ..protocol.binary_codec import Code
 from ..protocol.facts import (
-    ASCII,
-    BINARY,
     DEFAULT_UNIT,
-    IG_OFF_THRESHOLD,
-    OVER_RANGE_THRESHOLD,
-    OVER_RANGE_VALUE,
-    UNIT_NAMES,
-    UNIT_PER_TORR,
     ErrorReply,
     IonGaugeOff,
     OverRange,
     Pressure,
+    PressureUnit,
     ProtocolError,
     Reply,
     TextReply,
-    convert_pressure,
+    WireFormat,
 )
 from ..readings import Reading, Status
+from .probes import probes_for
+from .replies import disconnected, reading_from_reply, same, unit_change
 from .transport import Probe, SerialTransport
+
+# reading_from_reply lives in replies.py; it is named here too for the code that knew it as the client's.
+__all__ = ["ConnectionChange", "Found", "GaugeClient", "GaugeError", "HELD_BACK", "Search", "reading_from_reply"]
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -82,7 +84,7 @@ class ConnectionChange:
 class GaugeClient:
     """Talks ASCII or BINARY to one gauge through a transport the client owns.
 
-    `protocol` is "ascii" or "binary"; while a `search` is set (auto-detection found nothing at
+    `protocol` is the wire format spoken now; while a `search` is set (auto-detection found nothing at
     start) each `read_all` makes one more probe and the channels read NO REPLY until one answers.
     """
 
@@ -91,16 +93,16 @@ class GaugeClient:
         transport: SerialTransport,
         address: int,
         *,
-        protocol: str = ASCII,
-        unit: str = DEFAULT_UNIT,
+        protocol: WireFormat = WireFormat.ASCII,
+        unit: PressureUnit = DEFAULT_UNIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.transport = transport
         self.address = address
-        self.protocol = protocol
-        self.unit = unit
-        """The run's unit (TORR, MBAR, PASCAL): what readings are recorded in."""
-        self.gauge_unit = unit
+        self._protocol = WireFormat(protocol)
+        self.unit = PressureUnit(unit)
+        """The run's unit: what readings are recorded in."""
+        self.gauge_unit = self.unit
         """The unit the gauge last reported; ASCII replies do not carry it, binary ones do."""
         self.search: Search | None = None
         self.auto_detected = False  # the protocol (or rate) was found by probing
@@ -111,8 +113,17 @@ class GaugeClient:
         self.changes: list[ConnectionChange] = []  # drained by the recorder after each call
         self.notices: list[str] = []  # worth an event: unit changes (drained by the recorder)
         self._unknown_units: set[int] = set()
-        self._probe_cache: dict[tuple[str, int], tuple[Probe, ...]] = {}
+        self._probe_cache: dict[tuple[WireFormat, int], tuple[Probe, ...]] = {}
         transport.probes = self._probes
+
+    @property
+    def protocol(self) -> WireFormat:
+        """The wire format spoken now (detection sets it while probing)."""
+        return self._protocol
+
+    @protocol.setter
+    def protocol(self, protocol: WireFormat) -> None:
+        self._protocol = WireFormat(protocol)  # its text ("binary") is taken too, and becomes the enum
 
     @property
     def connected(self) -> bool:
@@ -125,7 +136,7 @@ class GaugeClient:
     @property
     def min_sample_time(self) -> float:
         """The shortest a sample can take on the bus: its commands min_delay apart."""
-        commands = len(ascii_codec.PRESSURE_COMMANDS) if self.protocol == ASCII else 1
+        commands = len(ascii_codec.PRESSURE_COMMANDS) if self.protocol == WireFormat.ASCII else 1
         return commands * self.transport.min_delay
 
     def reconnect_in(self) -> float:
@@ -137,21 +148,21 @@ class GaugeClient:
     @property
     def unit_name(self) -> str:
         """The run's unit as files and screens show it: Torr, mbar, Pa."""
-        return UNIT_NAMES[self.unit]
+        return self.unit.label
 
     def describe(self) -> str:
         """`binary at 19200 baud, unit Torr (auto-detected)`, for the start event and messages."""
         if self.search is not None:
             return f"protocol not detected: {self.search.waiting_text()}"
         how = " (auto-detected)" if self.auto_detected else ""
-        return f"{self.protocol} at {self.transport.baudrate} baud, unit {self.unit_name}{how}"
+        return f"{self.protocol.value} at {self.transport.baudrate} baud, unit {self.unit_name}{how}"
 
     def link_text(self) -> str:
         """`BINARY 19200 (auto)` or `searching...`: short, for the monitor's status bar."""
         if self.search is not None:
             return "protocol: searching"
         how = " (auto)" if self.auto_detected else ""
-        return f"{self.protocol.upper()} {self.transport.baudrate}{how}"
+        return f"{self.protocol.value.upper()} {self.transport.baudrate}{how}"
 
     def start(self, found: Found | None, search: Search | None) -> None:
         """Begin as the first detection left things: `found`, or a `search` still to make, or neither
@@ -175,16 +186,16 @@ class GaugeClient:
     def read_all(self) -> tuple[Reading, Reading, Reading]:
         """One reading per channel (IG, CG1, CG2). Never raises for hardware faults."""
         if not self.connected and not self._reconnect():
-            return _disconnected(self.last_error)
+            return disconnected(self.last_error)
         try:
             if self.search is not None and not self._search_step():
-                return _same(Reading(Status.NO_REPLY, detail=self.search.waiting_text()))
-            if self.protocol == BINARY:
+                return same(Reading(Status.NO_REPLY, detail=self.search.waiting_text()))
+            if self.protocol == WireFormat.BINARY:
                 return self._read_binary()
             return self._read_ascii()
         except OSError as exc:
             self._lost(exc)
-            return _disconnected(self.last_error)
+            return disconnected(self.last_error)
 
     def _search_step(self) -> bool:
         """One probe of the search; True once the gauge has answered (the search is then over)."""
@@ -228,28 +239,28 @@ class GaugeClient:
         raw = self.transport.transact(command, reply_length=length)
         if len(raw) < length:
             detail = f"incomplete reply: {raw!r}" if raw else HELD_BACK if self.transport.held_back else ""
-            return _same(Reading(Status.NO_REPLY, detail=detail))
+            return same(Reading(Status.NO_REPLY, detail=detail))
         try:
             reply = binary_codec.decode_pressures(binary_codec.decode_reply(raw, self.address, Code.READ_ALL))
         except ProtocolError as exc:
             self._not_its_reply()
-            return _same(Reading(Status.GARBLED, detail=exc.reason + ": " + repr(raw)))
+            return same(Reading(Status.GARBLED, detail=exc.reason + ": " + repr(raw)))
         unit = self._binary_unit(reply.unit_code)
         ig, cg1, cg2 = (reading_from_reply(value, raw, unit, self.unit, channel=channel)
                         for channel, value in enumerate(reply.values))
         return (ig, cg1, cg2)
 
-    def _binary_unit(self, code: int) -> str:
+    def _binary_unit(self, code: int) -> PressureUnit:
         """The unit a binary reply carries; a change or an unknown code is noticed once."""
         unit = binary_codec.UNIT_CODES.get(code)
         if unit is None:
             if code not in self._unknown_units:
                 self._unknown_units.add(code)
                 self.notices.append(f"units byte {code:#04x} is not a known code; values recorded as "
-                                    f"{UNIT_NAMES[self.gauge_unit]}")
+                                    f"{self.gauge_unit.label}")
             return self.gauge_unit
         if unit != self.gauge_unit:
-            self.notices.append(_unit_change(self.gauge_unit, unit, self.unit))
+            self.notices.append(unit_change(self.gauge_unit, unit, self.unit))
             self.gauge_unit = unit
         return unit
 
@@ -257,8 +268,8 @@ class GaugeClient:
 
     def query(self, command: str) -> Reply:
         """Send an ASCII control or status command and return the decoded reply; raises GaugeError."""
-        if self.protocol != ASCII:
-            raise GaugeError(f"{command} is an ASCII command; the gauge speaks {self.protocol}")
+        if self.protocol != WireFormat.ASCII:
+            raise GaugeError(f"{command} is an ASCII command; the gauge speaks {self.protocol.value}")
         raw = self._transact(ascii_codec.encode_command(self.address, command), None, command)
         try:
             return ascii_codec.decode_reply(raw, self.address)
@@ -268,8 +279,8 @@ class GaugeClient:
 
     def binary_query(self, code: int, data: bytes | None = None, *, expect_reply: bool = True) -> binary_codec.Frame:
         """Send a binary command and return the checked reply frame; raises GaugeError."""
-        if self.protocol != BINARY:
-            raise GaugeError(f"binary command {code:#04x}; the gauge speaks {self.protocol}")
+        if self.protocol != WireFormat.BINARY:
+            raise GaugeError(f"binary command {code:#04x}; the gauge speaks {self.protocol.value}")
         name = _code_name(code)
         command = binary_codec.encode_command(self.address, code, data)
         raw = self._transact(command, len(command) if expect_reply else None, name, expect_reply=expect_reply)
@@ -297,13 +308,13 @@ class GaugeClient:
             raise GaugeError(f"no reply to {name}" + (f" ({HELD_BACK})" if self.transport.held_back else ""))
         return raw
 
-    def identify(self) -> str | None:
+    def identify(self) -> PressureUnit | None:
         """One probe in the current protocol: the gauge's unit if it answered validly, else None.
 
         ASCII asks RU (older firmware answers SYNTX ER: still the gauge, in Torr); binary makes a
         read-all and takes its units byte. Raises OSError if the port fails.
         """
-        if self.protocol == ASCII:
+        if self.protocol == WireFormat.ASCII:
             raw = self.transport.transact(ascii_codec.encode_command(self.address, ascii_codec.READ_UNIT))
             try:
                 reply = ascii_codec.decode_reply(raw, self.address)
@@ -311,8 +322,8 @@ class GaugeClient:
                 return None
             if isinstance(reply, ErrorReply):
                 return DEFAULT_UNIT
-            text = getattr(reply, "text", "")
-            return text if text in UNIT_PER_TORR else DEFAULT_UNIT
+            text = reply.text if isinstance(reply, TextReply) else ""
+            return PressureUnit.from_wire(text) or DEFAULT_UNIT  # any other reply: still the gauge
         command = binary_codec.encode_command(self.address, Code.READ_ALL)
         raw = self.transport.transact(command, reply_length=len(command))
         try:
@@ -322,19 +333,18 @@ class GaugeClient:
         code = frame.data[0]
         return binary_codec.UNIT_CODES.get(code, DEFAULT_UNIT)
 
-    def adopt(self, protocol: str, gauge_unit: str) -> None:
+    def adopt(self, protocol: WireFormat, gauge_unit: PressureUnit) -> None:
         """Speak `protocol` from now on; the gauge reports `gauge_unit` (noticed if not the run's)."""
         self.protocol = protocol
         if gauge_unit != self.gauge_unit:
-            self.notices.append(_unit_change(self.gauge_unit, gauge_unit, self.unit))
+            self.notices.append(unit_change(self.gauge_unit, gauge_unit, self.unit))
         self.gauge_unit = gauge_unit
 
     def _probes(self) -> tuple[Probe, ...]:
         """The transport's resync markers in the protocol spoken now (status reads, no side effects)."""
         key = (self.protocol, self.address)
         if key not in self._probe_cache:
-            make = _binary_probes if self.protocol == BINARY else _ascii_probes
-            self._probe_cache[key] = make(self.address)
+            self._probe_cache[key] = probes_for(self.protocol, self.address)
         return self._probe_cache[key]
 
     # ---- the port -----------------------------------------------------------------------------
@@ -362,94 +372,11 @@ class GaugeClient:
         return True
 
 
-def reading_from_reply(reply: Reply, raw: bytes = b"", gauge_unit: str = DEFAULT_UNIT,
-                       run_unit: str = DEFAULT_UNIT, *, channel: int = 0) -> Reading:
-    """Map a decoded pressure reply to a reading of `channel` (0 IG, 1 CG1, 2 CG2) in the run's unit.
-
-    The codecs classify against Torr thresholds; in another unit the over-range sentinel is the
-    literal 1.01E+03 (the gauge does not convert it) or anything at or above 1000 Torr. A negative
-    number is no pressure (the binary decoder refuses one too); 1E+09 or more is the IG-off
-    sentinel on the IG only: a convection gauge reading that much is over range.
-    """
-    if isinstance(reply, (Pressure, OverRange, IonGaugeOff)):
-        value = reply.value
-        if not value >= 0:
-            return Reading(Status.GARBLED, detail=f"negative pressure: {raw!r}")
-        if value >= IG_OFF_THRESHOLD:
-            if channel == 0:
-                return Reading(Status.IG_OFF)
-            return Reading(Status.OVER_RANGE, detail=f"convection gauge sent {value:.2E}")
-        if value == OVER_RANGE_VALUE or value / UNIT_PER_TORR[gauge_unit] >= OVER_RANGE_THRESHOLD:
-            return Reading(Status.OVER_RANGE)
-        return Reading.ok(convert_pressure(value, gauge_unit, run_unit))
-    if isinstance(reply, ErrorReply):
-        return Reading(Status.ERROR_REPLY, detail=reply.text)
-    return Reading(Status.GARBLED, detail=f"not a pressure: {raw!r}")
-
-
-_ASCII_PROBES: tuple[tuple[str, str], ...] = (
-    (ascii_codec.IG_STATUS, r"[01] IG O(?:N|FF)"),
-    (ascii_codec.DEGAS_STATUS, r"[01] DG O(?:N|FF)"),
-    (ascii_codec.EMISSION_STATUS, r"\d\.\dMA EM"),
-    (ascii_codec.SHUTDOWN_CAUSE, r"[0-9A-F]{2} [A-Z][A-Z ]*"),
-)
-"""Status reads whose replies no other command gets (IGS and DGS are in the manual, SES and RS in
-two drivers); numeric reads (trip points, RDIG*) would look like pressures."""
-_BINARY_PROBES: tuple[Code, ...] = (Code.IG_STATUS, Code.READ_FILAMENT, Code.READ_EMISSION,
-                                    Code.READ_OVERPRESSURE, Code.READ_CG1_ANALOG, Code.READ_CG2_ANALOG)
-"""Binary replies carry their command code, so any read but the read-all will do (all in the manual)."""
-
-
-def _ascii_probes(address: int) -> tuple[Probe, ...]:
-    def probe(mnemonic: str, pattern: str) -> Probe:
-        text = re.compile(pattern)
-
-        def answers(frame: bytes) -> bool:
-            try:
-                reply = ascii_codec.decode_reply(frame, address)
-            except ProtocolError:
-                return False
-            return isinstance(reply, TextReply) and text.fullmatch(reply.text) is not None
-
-        return Probe(ascii_codec.encode_command(address, mnemonic), answers, ascii_codec.split_replies)
-
-    return tuple(probe(mnemonic, pattern) for mnemonic, pattern in _ASCII_PROBES)
-
-
-def _binary_probes(address: int) -> tuple[Probe, ...]:
-    def probe(code: Code) -> Probe:
-        def answers(frame: bytes) -> bool:
-            try:
-                binary_codec.decode_reply(frame, address, code)
-            except ProtocolError:
-                return False
-            return True
-
-        return Probe(binary_codec.encode_command(address, code), answers, binary_codec.split_replies)
-
-    return tuple(probe(code) for code in _BINARY_PROBES)
-
-
-def _unit_change(old: str, new: str, run: str) -> str:
-    text = f"gauge reports {UNIT_NAMES[new]} (was {UNIT_NAMES[old]})"
-    if new != run:
-        text += f"; values converted to this run's {UNIT_NAMES[run]}"
-    return text
-
-
 def _code_name(code: int) -> str:
     try:
         return Code(code).name
     except ValueError:
         return f"{code:#04x}"
-
-
-def _same(reading: Reading) -> tuple[Reading, Reading, Reading]:
-    return (reading, reading, reading)
-
-
-def _disconnected(reason: str) -> tuple[Reading, Reading, Reading]:
-    return _same(Reading(Status.DISCONNECTED, detail=reason))
 
 
 def _describe(exc: OSError) -> str:

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..config import AUTO
-from ..protocol.facts import ASCII, BINARY, DEFAULT_BAUDRATE, UNIT_NAMES
+from ..config import ProtocolSetting
+from ..protocol.facts import DEFAULT_BAUDRATE, PressureUnit, WireFormat
 
 if TYPE_CHECKING:
     from .client import GaugeClient
@@ -33,22 +33,22 @@ BAUD_SCAN: tuple[int, ...] = (DEFAULT_BAUDRATE, 9600, 57600, 38400, 28800, 14400
 
 @dataclass(frozen=True)
 class Detection:
-    """What answered: format, rate and the unit the gauge reports (TORR, MBAR, PASCAL)."""
+    """What answered: format, rate and the unit the gauge reports."""
 
-    protocol: str
+    protocol: WireFormat
     baudrate: int
-    unit: str
+    unit: PressureUnit
     probed: bool  # True when the format (or rate) was found by probing, not configured
 
     def describe(self) -> str:
         """`binary at 19200 baud, unit Torr (auto-detected)`."""
         how = " (auto-detected)" if self.probed else ""
-        return f"{self.protocol} at {self.baudrate} baud, unit {UNIT_NAMES[self.unit]}{how}"
+        return f"{self.protocol.value} at {self.baudrate} baud, unit {self.unit.label}{how}"
 
 
-def candidates(protocol: str, baudrate: int, auto_baud: bool) -> list[tuple[str, int]]:
-    """(format, rate) pairs in the order they are probed."""
-    protocols = (ASCII, BINARY) if protocol == AUTO else (protocol,)
+def candidates(protocol: ProtocolSetting, baudrate: int, auto_baud: bool) -> list[tuple[WireFormat, int]]:
+    """(format, rate) pairs in the order they are probed: ASCII before BINARY at each rate."""
+    protocols = tuple(WireFormat) if protocol == ProtocolSetting.AUTO else (WireFormat(protocol),)
     rates = [baudrate] + [r for r in BAUD_SCAN if r != baudrate] if auto_baud else [baudrate]
     return [(p, r) for r in rates for p in protocols]
 
@@ -64,7 +64,7 @@ def _probe_timeout(client: GaugeClient) -> Iterator[None]:
         transport.timeout = saved
 
 
-def probe(client: GaugeClient, protocol: str, baudrate: int) -> str | None:
+def probe(client: GaugeClient, protocol: WireFormat, baudrate: int) -> PressureUnit | None:
     """One probe: the gauge's unit if it answered in `protocol` at `baudrate`, else None.
 
     Leaves the client speaking that format at that rate. Raises OSError if the port fails.
@@ -76,7 +76,7 @@ def probe(client: GaugeClient, protocol: str, baudrate: int) -> str | None:
         return client.identify()
 
 
-def detect(client: GaugeClient, protocol: str, baudrate: int, auto_baud: bool) -> Detection | None:
+def detect(client: GaugeClient, protocol: ProtocolSetting, baudrate: int, auto_baud: bool) -> Detection | None:
     """Probe every candidate once; on success the client speaks what answered.
 
     With nothing answering, the client is left at the first candidate. Raises OSError if the port fails.
@@ -97,7 +97,7 @@ def detect(client: GaugeClient, protocol: str, baudrate: int, auto_baud: bool) -
 class Search:
     """Detection spread over the samples of a run: one probe per `step`, round robin."""
 
-    def __init__(self, protocol: str, baudrate: int, auto_baud: bool) -> None:
+    def __init__(self, protocol: ProtocolSetting, baudrate: int, auto_baud: bool) -> None:
         self.pairs = candidates(protocol, baudrate, auto_baud)
         self.rates = sorted({rate for _, rate in self.pairs})
         self.protocols = sorted({p for p, _ in self.pairs})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from ..config import AUTO, ConfigError, SerialConfig
-from ..protocol.facts import ASCII
+from ..config import ConfigError, ProtocolSetting, SerialConfig
+from ..protocol.facts import WireFormat
 from .client import GaugeClient
 from .detection import Detection, Search, detect
 from .transport import SerialTransport
@@ -26,7 +26,7 @@ def open_gauge(serial: SerialConfig) -> tuple[GaugeClient, Detection | None]:
     """
     transport = SerialTransport(serial.port, baudrate=serial.baudrate, timeout=serial.timeout,
                                 min_delay=serial.min_delay)
-    fixed = serial.protocol if serial.protocol != AUTO else ASCII
+    fixed = serial.protocol.wire_format or WireFormat.ASCII
     client = GaugeClient(transport, serial.address, protocol=fixed)
     where = f"{serial.source}: [Serial] port" if serial.source else "--port"
     if "://" not in serial.port and not os.path.exists(serial.port):
@@ -38,7 +38,7 @@ def open_gauge(serial: SerialConfig) -> tuple[GaugeClient, Detection | None]:
         client.close()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PortError(f"{where}: cannot open {serial.port}: {reason}") from None
-    searching = found is None and (serial.protocol == AUTO or serial.auto_baud)
+    searching = found is None and (serial.protocol is ProtocolSetting.AUTO or serial.auto_baud)
     client.start(found, Search(serial.protocol, serial.baudrate, serial.auto_baud) if searching else None)
     return client, found
 
@@ -47,4 +47,4 @@ def detected_serial(serial: SerialConfig, client: GaugeClient) -> SerialConfig:
     """The [Serial] settings as found; the interval check is repeated for the protocol found."""
     if client.search is not None:
         return serial
-    return replace(serial, protocol=client.protocol, baudrate=client.transport.baudrate)
+    return replace(serial, protocol=ProtocolSetting(client.protocol.value), baudrate=client.transport.baudrate)

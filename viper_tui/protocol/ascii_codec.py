@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .facts import (
     ErrorReply,
+    PressureUnit,
     ProtocolError,
     Reply,
     TextReply,
@@ -50,8 +51,9 @@ FILAMENT_2 = "SF2"
 UNIT_TORR = "SUT"
 UNIT_MBAR = "SUM"
 UNIT_PASCAL = "SUP"
-UNIT_COMMANDS: dict[str, str] = {UNIT_TORR: "TORR", UNIT_MBAR: "MBAR", UNIT_PASCAL: "PASCAL"}
-"""Set-unit mnemonic -> the unit's name, as RU sends it (`facts.UNIT_PER_TORR`)."""
+UNIT_COMMANDS: dict[str, PressureUnit] = {UNIT_TORR: PressureUnit.TORR, UNIT_MBAR: PressureUnit.MBAR,
+                                          UNIT_PASCAL: PressureUnit.PASCAL}
+"""Set-unit mnemonic -> the unit it selects."""
 FACTORY_SETTINGS = "FAC"
 UNLOCK = "UNL"
 TOGGLE_UNLOCK = "TLU"

@@ -16,7 +16,7 @@ import math
 import struct
 from dataclasses import dataclass
 
-from .facts import IonGaugeOff, OverRange, Pressure, ProtocolError, classify_pressure
+from .facts import IonGaugeOff, OverRange, Pressure, PressureUnit, ProtocolError, classify_pressure
 
 COMMAND_START = 0x21  # "!"
 REPLY_START = 0x2A  # "*"
@@ -142,7 +142,7 @@ BAUD_CODES: dict[int, int] = {rate: code for code, rate in enumerate(
     (300, 600, 1200, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600))}
 """Baud rate -> data byte of SET_BAUD (0x00 = 300 ... 0x0A = 57600)."""
 
-UNIT_CODES: dict[int, str] = {0x00: "TORR", 0x01: "MBAR", 0x02: "PASCAL"}
+UNIT_CODES: dict[int, PressureUnit] = {0x00: PressureUnit.TORR, 0x01: PressureUnit.MBAR, 0x02: PressureUnit.PASCAL}
 """Units byte -> unit. NOT documented anywhere found (PROTOCOL.md 4.3): an assumption, shared by the
 client and the simulated gauge (which can be set to other codes to test what an unknown code does)."""
 
@@ -276,8 +276,8 @@ class PressureReply:
     values: tuple[Pressure | IonGaugeOff | OverRange, ...]
 
     @property
-    def unit(self) -> str | None:
-        """TORR, MBAR or PASCAL per the assumed codes; None for a code not known."""
+    def unit(self) -> PressureUnit | None:
+        """The unit per the assumed codes; None for a code not known."""
         return UNIT_CODES.get(self.unit_code)
 
 

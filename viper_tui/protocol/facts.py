@@ -28,23 +28,75 @@ OVER_RANGE_VALUE = 1.01e3
 OVER_RANGE_THRESHOLD = 1.0e3
 """A convection gauge reads at most about 1000 Torr; anything at or above this is the sentinel."""
 
-ASCII = "ascii"
-BINARY = "binary"
-PROTOCOLS: tuple[str, str] = (ASCII, BINARY)
-"""The two formats the front panel offers (SETUP COMMS -> FORMAT); a unit speaks only the one set."""
+class WireFormat(enum.StrEnum):
+    """The two formats the front panel offers (SETUP COMMS -> FORMAT); a unit speaks only the one set.
 
-UNIT_PER_TORR: dict[str, float] = {"TORR": 1.0, "MBAR": 1.333224, "PASCAL": 133.3224}
-"""Multiply Torr by this to get the unit; the names are the payloads ASCII RU sends."""
-UNIT_NAMES: dict[str, str] = {"TORR": "Torr", "MBAR": "mbar", "PASCAL": "Pa"}
-"""The gauge's unit names as VIPER writes them in files and on screen."""
-DEFAULT_UNIT = "TORR"
+    str-valued so the value is the one spelling everywhere: `--format ascii`, the `protocol`
+    column of /runs, console lines (`binary at 19200 baud`).
+    """
+
+    ASCII = "ascii"
+    BINARY = "binary"
 
 
-def convert_pressure(value: float, from_unit: str, to_unit: str) -> float:
-    """A pressure from one gauge unit (TORR, MBAR, PASCAL) to another."""
+class PressureUnit(enum.StrEnum):
+    """The gauge's three pressure units, one spelling each.
+
+    The value is the gauge's wire text (what ASCII RU sends, `TORR`); `label` is how VIPER writes
+    the unit in files and on screen (`Torr`). `parse` takes either, in any case, so `torr`,
+    `Torr` and `TORR` are the one unit.
+    """
+
+    TORR = "TORR"
+    MBAR = "MBAR"
+    PASCAL = "PASCAL"
+
+    @property
+    def wire(self) -> str:
+        """The gauge's text for the unit (RU's payload)."""
+        return self.value
+
+    @property
+    def label(self) -> str:
+        """The unit as files and screens show it: Torr, mbar, Pa."""
+        return _UNIT_LABELS[self]
+
+    @property
+    def per_torr(self) -> float:
+        """Multiply Torr by this to get the unit."""
+        return _UNIT_PER_TORR[self]
+
+    @classmethod
+    def parse(cls, text: str) -> PressureUnit:
+        """The unit named by its wire text or its label, in any case; ValueError otherwise."""
+        wanted = text.strip().casefold()
+        for unit in cls:
+            if wanted in (unit.value.casefold(), unit.label.casefold()):
+                return unit
+        raise ValueError(f"{text!r} is not a unit (one of {', '.join(u.label for u in cls)})")
+
+    @classmethod
+    def from_wire(cls, text: str) -> PressureUnit | None:
+        """The unit whose exact wire text this is (a gauge reply), else None."""
+        try:
+            return cls(text)
+        except ValueError:
+            return None
+
+
+_UNIT_PER_TORR: dict[PressureUnit, float] = {PressureUnit.TORR: 1.0, PressureUnit.MBAR: 1.333224,
+                                             PressureUnit.PASCAL: 133.3224}
+_UNIT_LABELS: dict[PressureUnit, str] = {PressureUnit.TORR: "Torr", PressureUnit.MBAR: "mbar",
+                                         PressureUnit.PASCAL: "Pa"}
+DEFAULT_UNIT = PressureUnit.TORR
+"""The factory unit, and what FAC restores."""
+
+
+def convert_pressure(value: float, from_unit: PressureUnit, to_unit: PressureUnit) -> float:
+    """A pressure from one gauge unit to another."""
     if from_unit == to_unit:
         return value
-    return value / UNIT_PER_TORR[from_unit] * UNIT_PER_TORR[to_unit]
+    return value / from_unit.per_torr * to_unit.per_torr
 
 
 class ProtocolError(ValueError):

@@ -52,6 +52,7 @@ import h5py
 import numpy as np
 
 from ..events import EVENT_TEXT_BYTES, EventKind
+from ..protocol.facts import PressureUnit
 from ..readings import CHANNELS, Status
 
 __all__ = [
@@ -91,7 +92,7 @@ EVENT_CHUNK_ROWS = 64
 RUNS_CHUNK_ROWS = 16
 EVENT_KIND_BYTES = 16
 ALLOWED_MISSING = (0.0, -999.0)  # and NaN
-DEFAULT_UNIT = "Torr"  # the earlier tool's unit; its files carry no units attribute
+DEFAULT_UNIT = PressureUnit.TORR.label  # the file text of the earlier tool's unit; its files carry no units attribute
 
 
 @dataclass(frozen=True)

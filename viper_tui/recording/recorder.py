@@ -17,7 +17,7 @@ import math
 import queue
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol, assert_never
 
 from ..events import Event, EventKind, event_text
 from ..link.actions import Action, ControlResult, perform
@@ -25,6 +25,7 @@ from ..link.client import GaugeClient
 from ..readings import Sample
 from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
+from .recorder_commands import Command, Control, ControlCallback, Mark, Pause, Resume, SetInterval, Stop, Wake
 
 LATE_TOLERANCE = 0.1
 """A slot counts as missed when the sample would start more than this fraction of an interval late."""
@@ -35,9 +36,6 @@ class SampleStore(Protocol):
 
     def append(self, sample: Sample) -> None: ...
     def add_event(self, event: Event) -> None: ...
-
-
-ControlCallback = Callable[[ControlResult], None]
 
 
 class StoreFailed(Exception):
@@ -65,7 +63,7 @@ class Recorder:
         self.paused = False
         self._clock = clock
         self._wallclock = wallclock
-        self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._sample_listeners: list[SampleListener] = []
         self._event_listeners: list[EventListener] = []
         self._stopping = ""
@@ -85,17 +83,23 @@ class Recorder:
         if on_event:
             self._event_listeners.append(on_event)
 
+    def send(self, command: Command) -> None:
+        """Queue a command for the recorder's thread; TypeError for anything that is not one."""
+        if not isinstance(command, Command):
+            raise TypeError(f"not a recorder command: {command!r}")
+        self._commands.put(command)
+
     def pause(self) -> None:
-        self._commands.put(("pause", None))
+        self.send(Pause())
 
     def resume(self) -> None:
-        self._commands.put(("resume", None))
+        self.send(Resume())
 
     def mark(self, text: str) -> None:
-        self._commands.put(("mark", text))
+        self.send(Mark(text))
 
     def set_interval(self, seconds: float) -> None:
-        self._commands.put(("interval", float(seconds)))
+        self.send(SetInterval(float(seconds)))
 
     def control(self, action: Action | str, callback: ControlCallback | None = None) -> None:
         """Do a gauge action between samples; `callback(result)` runs in the recorder's thread.
@@ -103,10 +107,10 @@ class Recorder:
         `action` is an Action or its command-line word (`"ig-on"`); ValueError for an unknown one.
         If the run stops before the action's turn, the callback gets a result saying it was not sent.
         """
-        self._commands.put(("control", (Action(action), callback)))
+        self.send(Control(Action(action), callback))
 
     def stop(self, reason: str = "stopped by user") -> None:
-        self._commands.put(("stop", reason))
+        self.send(Stop(reason))
 
     # ---- the loop (recorder thread) ----------------------------------------------------------
 
@@ -122,9 +126,9 @@ class Recorder:
                 due = anchor + slot * self.interval
                 self.next_due = due
                 outcome = self._wait_until(due)
-                if outcome == "stop":
+                if outcome is Wake.STOP:
                     break
-                if outcome == "interval":  # effective from the slot after the last sample
+                if outcome is Wake.INTERVAL:  # effective from the slot after the last sample
                     anchor, slot = self._restart_slots(last_due)
                     continue
                 self._note_freezes()  # a stop while waiting: before the late sample
@@ -190,43 +194,49 @@ class Recorder:
         slot = max(1, math.ceil((now - last_due) / self.interval - LATE_TOLERANCE))
         return last_due, slot
 
-    def _wait_until(self, due: float) -> str:
-        """Handle commands until `due`: "due", or "stop", or "interval" when it changed."""
+    def _wait_until(self, due: float) -> Wake:
+        """Handle commands until `due`; STOP, or INTERVAL when it changed, end the wait early."""
         while True:
             remaining = due - self._clock()
             try:
                 if remaining > 0:
-                    command, arg = self._commands.get(timeout=remaining)
+                    command = self._commands.get(timeout=remaining)
                 else:
-                    command, arg = self._commands.get_nowait()
+                    command = self._commands.get_nowait()
             except queue.Empty:
                 if remaining <= 0:
-                    return "due"
+                    return Wake.DUE
                 continue
-            self._handle(command, arg)
+            self._handle(command)
             if self._stopping:
-                return "stop"
-            if command == "interval" and self._interval_changed:
+                return Wake.STOP
+            if isinstance(command, SetInterval) and self._interval_changed:
                 self._interval_changed = False
-                return "interval"
+                return Wake.INTERVAL
 
-    def _handle(self, command: str, arg: Any) -> None:
-        if command == "stop":
-            self._stopping = arg
-        elif command == "pause" and not self.paused:
-            self.paused = True
-            self._emit(EventKind.PAUSE, "recording paused")
-        elif command == "resume" and self.paused:
-            self.paused = False
-            self._emit(EventKind.RESUME, "recording resumed")
-        elif command == "mark":
-            self._emit(EventKind.MARK, arg)
-        elif command == "control":
-            self._control(*arg)
-        elif command == "interval" and arg != self.interval:
-            self._emit(EventKind.INTERVAL, f"{self.interval:g} s -> {arg:g} s")
-            self.interval = arg
-            self._interval_changed = True
+    def _handle(self, command: Command) -> None:
+        match command:
+            case Stop(reason):
+                self._stopping = reason
+            case Pause():
+                if not self.paused:
+                    self.paused = True
+                    self._emit(EventKind.PAUSE, "recording paused")
+            case Resume():
+                if self.paused:
+                    self.paused = False
+                    self._emit(EventKind.RESUME, "recording resumed")
+            case Mark(text):
+                self._emit(EventKind.MARK, text)
+            case Control(action, callback):
+                self._control(action, callback)
+            case SetInterval(seconds):
+                if seconds != self.interval:
+                    self._emit(EventKind.INTERVAL, f"{self.interval:g} s -> {seconds:g} s")
+                    self.interval = seconds
+                    self._interval_changed = True
+            case _:
+                assert_never(command)
 
     def _control(self, action: Action, callback: ControlCallback | None) -> None:
         result = perform(self.gauge, action)
@@ -239,11 +249,11 @@ class Recorder:
         """Actions still queued when the run ends are not sent; their callers hear so."""
         while True:
             try:
-                command, arg = self._commands.get_nowait()
+                command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if command == "control" and arg[1] is not None:
-                arg[1](ControlResult(arg[0], False, f"not sent: the run stopped ({self._stopping})"))
+            if isinstance(command, Control) and command.callback is not None:
+                command.callback(ControlResult(command.action, False, f"not sent: the run stopped ({self._stopping})"))
 
     def _note_freezes(self) -> None:
         """A `suspended` event for each stretch VIPER did not run (computer asleep, process stopped)."""

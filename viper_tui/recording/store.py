@@ -60,7 +60,7 @@ from ..text import iso_utc
 from .errors import (FileLayoutError, FileLockedError, ReserveError, StoreError,
                      StoreWriteError, reason)
 from .inspection import Inspection, check_layout, check_units, inspect_file, needs_upgrade
-from .layout import (ALLOWED_MISSING, CHUNK_ROWS, COLUMNS, EVENT_CHUNK_ROWS, EVENT_KIND_BYTES,
+from .layout import (ALLOWED_MISSING, CHUNK_ROWS, COLUMNS, DEFAULT_UNIT, EVENT_CHUNK_ROWS, EVENT_KIND_BYTES,
                      EVENT_TEXT_BYTES, EVENTS_DTYPE, LAYOUT_VERSION, RUNS_DTYPE, check_missing,
                      fit_utf8, storable)
 from .locks import locked_message
@@ -99,13 +99,13 @@ class RunInfo:
     start_time: float  # UNIX time of the run start
     port: str
     address: str  # as configured, e.g. "01"
-    protocol: str  # "ascii" now; "binary" later
+    protocol: str  # as the file spells it: ascii, binary, or auto (not found yet)
     interval: float  # seconds
     host: str
     version: str  # VIPER version
     gauge_config: str  # full text of the gauge config file ("" if none)
     recording_config: str  # full text of the recording config file
-    unit: str = "Torr"
+    unit: str = DEFAULT_UNIT  # as the file spells it (PressureUnit.label): Torr, mbar, Pa
     simulated: bool = False
 
 

@@ -15,7 +15,7 @@ from functools import partial
 
 from ..protocol import ascii_codec as ac
 from ..protocol.ascii_codec import encode_reply, format_pressure, parse_command
-from ..protocol.facts import SUPPORTED_BAUDRATES, ErrorKind, ProtocolError
+from ..protocol.facts import SUPPORTED_BAUDRATES, ErrorKind, PressureUnit, ProtocolError
 from .options import SimOptions
 from .state import (
     EMISSION_CURRENT,
@@ -135,7 +135,7 @@ class AsciiTable:
     def _run(self, action: Callable[[], Refusal | None]) -> bytes:
         return self._done(action())
 
-    def _set_unit(self, unit: str, now: float) -> bytes:
+    def _set_unit(self, unit: PressureUnit, now: float) -> bytes:
         return self._done(self.controller.set_unit(unit))
 
     def _number(self, value: float) -> str:
@@ -202,7 +202,7 @@ class AsciiTable:
 
     def _ru(self, now: float) -> bytes:
         unit = self.controller.unit()
-        return self.error(_ERRORS[unit]) if isinstance(unit, Refusal) else self._reply(unit)
+        return self.error(_ERRORS[unit]) if isinstance(unit, Refusal) else self._reply(str(unit))  # the wire text, TORR
 
     def _rst(self, now: float) -> None:
         self._reset(now)

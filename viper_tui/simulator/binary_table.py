@@ -14,9 +14,9 @@ from functools import partial
 
 from ..protocol import binary_codec
 from ..protocol.binary_codec import Code, Frame
-from ..protocol.facts import OVER_RANGE_VALUE
+from ..protocol.facts import OVER_RANGE_VALUE, PressureUnit
 from .ascii_table import fits_reply  # binary takes only numbers ASCII can read back: one set of settings
-from .options import UNIT_FACTORS, SimOptions
+from .options import SimOptions
 from .state import OFF_ABOVE, ON_BELOW, SPAN, ZERO, Controller, Refusal
 
 Reply = bytes | None
@@ -156,7 +156,7 @@ class BinaryTable:
             # A CG turned off: the ASCII reply is silence or an error; a binary reply carrying three
             # values cannot be silent for one, so it carries the over-range sentinel (a guess).
             values.append(OVER_RANGE_VALUE if value is None else value)
-        unit_code = self.options.binary_unit_codes[list(UNIT_FACTORS).index(c.state.unit)]
+        unit_code = self.options.binary_unit_codes[list(PressureUnit).index(c.state.unit)]
         return self._reply(frame, binary_codec.encode_pressures(unit_code, tuple(values)))
 
     def _ig_off(self, frame: Frame, now: float) -> bytes:

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ..protocol.facts import PROTOCOLS, SUPPORTED_BAUDRATES
+from ..protocol.facts import SUPPORTED_BAUDRATES, PressureUnit, WireFormat
 from .device import SimulatedGauge
 from .model import SCENARIOS
 from .options import (
@@ -20,7 +20,6 @@ from .options import (
     CG_OFF_REPLIES,
     REFUSALS,
     TRIP_LAYOUTS,
-    UNIT_FACTORS,
     SimOptions,
 )
 from .server import PtyServer, TcpServer, link_refusal
@@ -59,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also make PATH a symlink to the pty (stable across replugs); PATH must not "
                        "exist, or be a symlink left by an earlier viper-sim; removed on exit")
     where.add_argument("--tcp", metavar="[HOST:]PORT", type=_tcp, help="serve on TCP for socket:// URLs instead")
-    parser.add_argument("--format", choices=PROTOCOLS, default=DEFAULTS.protocol,
+    parser.add_argument("--format", choices=[f.value for f in WireFormat], default=DEFAULTS.protocol.value,
                         help="front-panel FORMAT: the protocol the unit speaks (a real unit ships in binary)")
     parser.add_argument("--scenario", choices=SCENARIOS, default=DEFAULTS.scenario)
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
@@ -74,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-wire-time", action="store_true", help="do not add the bytes' time on the line")
     parser.add_argument("--flaky", type=float, metavar="F", help="fraction of replies dropped or cut short")
     parser.add_argument("--echo", action="store_true", default=None, help="echo every command (adapter echo)")
-    parser.add_argument("--unit", choices=[u.lower() for u in UNIT_FACTORS], default=DEFAULTS.unit.lower())
+    parser.add_argument("--unit", choices=[u.value.lower() for u in PressureUnit], default=DEFAULTS.unit.value.lower())
     parser.add_argument("--firmware", default=DEFAULTS.firmware, help="VER reply")
     parser.add_argument("--old-firmware", action="store_true", help="no RU/SU and no RDIG* commands")
     parser.add_argument("--no-nul", action="store_true", help="send a zero reading as 0.00E+00, without NUL")
@@ -112,7 +111,7 @@ def options_from(args: argparse.Namespace) -> SimOptions:
         raise ValueError(f"--unit-codes: not three numbers: {args.unit_codes!r}") from None
     return SimOptions(
         address=args.address,
-        protocol=args.format,
+        protocol=WireFormat(args.format),
         check_host_baud=not args.any_baud,
         binary_unit_codes=codes,  # type: ignore[arg-type]
         binary_ig_off_value=args.binary_ig_off,
@@ -126,7 +125,7 @@ def options_from(args: argparse.Namespace) -> SimOptions:
         baudrate=args.baud,
         flaky_fraction=args.flaky,
         echo=args.echo,
-        unit=args.unit.upper(),
+        unit=PressureUnit.parse(args.unit),
         firmware=args.firmware,
         has_unit_command=not args.old_firmware,
         has_ig_diagnostics=not args.old_firmware,

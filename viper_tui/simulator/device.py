@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ..protocol import binary_codec
 from ..protocol.ascii_codec import CR
-from ..protocol.facts import BINARY, ProtocolError
+from ..protocol.facts import ProtocolError, WireFormat
 from .ascii_table import AsciiTable
 from .binary_table import BinaryTable
 from .model import ChamberModel
@@ -182,7 +182,7 @@ class SimulatedGauge:
             self._pending.clear()
             self._binary_pending.clear()
             return out
-        frames = self._binary_frames(data, now) if opts.protocol == BINARY else self._ascii_frames(data, now)
+        frames = self._binary_frames(data, now) if opts.protocol == WireFormat.BINARY else self._ascii_frames(data, now)
         for consumed, frame, reply in frames:
             if self.on_command is not None:
                 self.on_command(frame, reply)

@@ -11,19 +11,15 @@ from dataclasses import dataclass
 from ..protocol.ascii_codec import SHUTDOWN_TEXT
 from ..protocol.binary_codec import UNIT_CODES
 from ..protocol.facts import (
-    ASCII,
     DEFAULT_ADDRESS,
     DEFAULT_BAUDRATE,
     DEFAULT_UNIT,
     MIN_COMMAND_SPACING,
-    PROTOCOLS,
     SUPPORTED_BAUDRATES,
-    UNIT_PER_TORR,
+    PressureUnit,
+    WireFormat,
 )
 from .model import SCENARIOS
-
-UNIT_FACTORS: dict[str, float] = UNIT_PER_TORR
-"""Multiply Torr by this to get the unit; the names are the payloads RU sends."""
 
 BITS_PER_CHAR = 10
 """8N1: start bit, eight data bits, stop bit."""
@@ -51,7 +47,7 @@ class SimOptions:
     """
 
     address: int = DEFAULT_ADDRESS
-    protocol: str = ASCII  # front panel SETUP COMMS -> FORMAT: "ascii" or "binary" (factory: binary)
+    protocol: WireFormat = WireFormat.ASCII  # front panel SETUP COMMS -> FORMAT (factory: binary)
     scenario: str = "steady"
     seed: int = 0
     speed: float = 1.0  # model seconds per clock second
@@ -91,7 +87,7 @@ class SimOptions:
     firmware: str = "3351-100"  # VER payload; seen on an IGM402
     has_unit_command: bool = True  # False: RU and SUT/SUM/SUP give ?01 SYNTX ER (older firmware)
     has_ig_diagnostics: bool = True  # False: RDIGC/RDIGE/RDIGV/RDIGI/RDIGA give ?01 SYNTX ER
-    unit: str = DEFAULT_UNIT  # TORR, MBAR or PASCAL at power-up
+    unit: PressureUnit = DEFAULT_UNIT  # at power-up
 
     # Faults and scenario overrides; None means "whatever the scenario says".
     flaky_fraction: float | None = None  # share of replies dropped or cut short
@@ -107,8 +103,10 @@ class SimOptions:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.protocol not in PROTOCOLS:
-            problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}")
+        try:  # the wire text ("binary", "MBAR") is accepted and becomes the one enum
+            self.protocol = WireFormat(self.protocol)
+        except ValueError:
+            problems.append(f"protocol must be one of {', '.join(WireFormat)}")
         if self.scenario not in SCENARIOS:
             problems.append(f"scenario {self.scenario!r} not one of {', '.join(SCENARIOS)}")
         if not 0 <= self.address <= 0xFF:
@@ -133,8 +131,10 @@ class SimOptions:
             problems.append("cg_off_reply must be 'silence' or 'error'")
         if not 0 < len(self.firmware) <= 8 or not self.firmware.isascii():
             problems.append("firmware must be 1-8 ASCII characters")
-        if self.unit not in UNIT_FACTORS:
-            problems.append(f"unit must be one of {', '.join(UNIT_FACTORS)}")
+        try:
+            self.unit = PressureUnit(self.unit)
+        except ValueError:
+            problems.append(f"unit must be one of {', '.join(PressureUnit)}")
         if self.flaky_fraction is not None and not 0.0 <= self.flaky_fraction <= 1.0:
             problems.append("flaky_fraction must be between 0 and 1")
         if not set(self.cg_off) <= {1, 2}:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..protocol.facts import DEFAULT_UNIT, OVER_RANGE_VALUE
+from ..protocol.facts import DEFAULT_UNIT, OVER_RANGE_VALUE, PressureUnit
 from .model import CG_MAX, ChamberModel, Pressures, convection_reading
-from .options import IG_ERRORS, UNIT_FACTORS, SimOptions
+from .options import IG_ERRORS, SimOptions
 
 OVERPRESSURE = 0x01
 """The IG shutdown cause of an over-pressure trip (RS `01 OVPRS`)."""
@@ -65,7 +65,7 @@ class GaugeState:
     """
 
     address: int
-    unit: str
+    unit: PressureUnit
     ig_on: bool
     ig_error: int
     baudrate: int
@@ -174,7 +174,7 @@ class Controller:
     @property
     def factor(self) -> float:
         """Multiply Torr by this for the selected unit."""
-        return UNIT_FACTORS[self.state.unit]
+        return PressureUnit(self.state.unit).per_torr  # a test may set the unit as its wire text
 
     # ---- Readings (in the selected unit; None where the unit shows no number) --------------------
 
@@ -208,7 +208,7 @@ class Controller:
             return emission * ION_GAUGE_SENSITIVITY * self.model.noisy(self.true(now).chamber)
         return {EMISSION_CURRENT: emission, FILAMENT_VOLTAGE: FILAMENT_VOLTS, FILAMENT_CURRENT: FILAMENT_AMPS}[which]
 
-    def unit(self) -> str | Refusal:
+    def unit(self) -> PressureUnit | Refusal:
         if not self.options.has_unit_command:
             return Refusal.UNSUPPORTED
         return self.state.unit
@@ -244,7 +244,7 @@ class Controller:
     def set_filament(self, filament: int) -> None:
         self.state.filament = filament
 
-    def set_unit(self, unit: str) -> Refusal | None:
+    def set_unit(self, unit: PressureUnit) -> Refusal | None:
         if not self.options.has_unit_command:
             return Refusal.UNSUPPORTED
         self.state.unit = unit

@@ -29,6 +29,7 @@ from textual.message import Message
 from textual.widgets import Footer, Log, Static
 
 from ..events import Event, EventKind
+from ..protocol.facts import DEFAULT_UNIT
 from ..readings import CHANNELS, Sample, Status
 from ..source import RunSummary, Source
 from ..text import event_line, sample_line, terminal_safe
@@ -63,7 +64,7 @@ class MonitorInfo:
     address: str = "01"
     h5file: Path | None = None
     simulated: bool = False
-    unit: str = "Torr"
+    unit: str = DEFAULT_UNIT.label  # as screens show it
     names: tuple[str, str, str] = ("", "", "")
     min_interval: float = 0.15
 

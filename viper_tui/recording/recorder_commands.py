@@ -1,0 +1,66 @@
+"""What a front end can ask of the recorder, one small frozen class per command, and why a wait ends.
+
+A command used to be a `("pause", None)` tuple: a typo was queued and silently ignored. Now the
+queue holds only `Command`s (mypy checks every `send`, and `Recorder.send` refuses anything else
+at run time), and the recorder's handler matches them exhaustively (`assert_never`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..link.actions import Action, ControlResult
+
+ControlCallback = Callable[[ControlResult], None]
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Samples are still taken and shown, not written."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Samples are written again."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A note in the event log at this point of the run."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SetInterval:
+    """A new interval, effective from the slot after the last sample."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Control:
+    """A gauge action, run between two samples; `callback` hears the result (or that it was not sent)."""
+
+    action: Action
+    callback: ControlCallback | None = None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the run; `reason` goes into the stop event and the summary."""
+
+    reason: str = "stopped by user"
+
+
+Command = Pause | Resume | Mark | SetInterval | Control | Stop
+
+
+class Wake(enum.Enum):
+    """Why the wait for the next slot ended."""
+
+    DUE = "due"  # the slot's time came: take the sample
+    STOP = "stop"
+    INTERVAL = "interval"  # the interval changed: count slots afresh
