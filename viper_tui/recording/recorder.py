@@ -91,6 +91,14 @@ class Recorder:
     def resume(self) -> None:
         self._commands.put(("resume", None))
 
+    def toggle_pause(self) -> None:
+        """Pause or resume, decided in the recorder's thread when the command's turn comes.
+
+        A key's handler that read `paused` and sent the opposite would read the same state for
+        every key of one read (`p p p p` arriving at once), and all four would pause.
+        """
+        self._commands.put(("toggle", None))
+
     def mark(self, text: str) -> None:
         self._commands.put(("mark", text))
 
@@ -105,8 +113,9 @@ class Recorder:
         """
         self._commands.put(("control", (Action(action), callback)))
 
-    def stop(self, reason: str = "stopped by user") -> None:
-        self._commands.put(("stop", reason))
+    def stop(self, reason: str = "stopped by user", failed: bool = False) -> None:
+        """`failed`: the run ends because the front end crashed; the summary says it failed."""
+        self._commands.put(("stop", (reason, failed)))
 
     # ---- the loop (recorder thread) ----------------------------------------------------------
 
@@ -211,8 +220,11 @@ class Recorder:
                 return "interval"
 
     def _handle(self, command: str, arg: Any) -> None:
+        if command == "toggle":
+            command = "resume" if self.paused else "pause"
         if command == "stop":
-            self._stopping = arg
+            self._stopping, failed = arg
+            self.summary.failed = self.summary.failed or failed
         elif command == "pause" and not self.paused:
             self.paused = True
             self._emit(EventKind.PAUSE, "recording paused")
