@@ -106,6 +106,8 @@ BURSTS = [
     ("q", "n", "n"),  # the quit confirmation
     ("q", "escape", "escape"),
     ("p", "p", "p", "p"),  # pause four times: recording again
+    ("q", "p", "m", "g", "n"),  # keys of the main screen do nothing behind a dialog
+    ("question_mark", "i", "w", "escape"),
 ]
 
 
