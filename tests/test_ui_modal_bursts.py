@@ -133,7 +133,7 @@ async def test_every_modal_survives_key_bursts(monitor, typist):
     marks = [t for k, t in recorded if k == "mark"]
     if typist == "press":
         assert marks == ["a", "first"]
-    else:  # keys that arrive before the dialog has drawn are not typed into it: its Enter saves "mark"
+    else:  # characters handled before the dialog is pushed go to the main screen: its Enter saves "mark"
         assert len(marks) == 2
     assert [t for k, t in recorded if k == "stop"] == ["quit from the monitor"]
     assert [k for k, _ in recorded].count("pause") == 2  # p p p p: two pauses and two resumes
