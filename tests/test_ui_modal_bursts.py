@@ -20,12 +20,14 @@ import viper_tui.ui
 from viper_tui.commands.exits import EXIT_FAILURE
 from viper_tui.commands.record import monitor_exit, report
 from viper_tui.config import LoggingConfig
+from viper_tui.files.follower import FileFollower
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store
 from viper_tui.ui import MonitorInfo, ViperApp
 from viper_tui.ui.screens import Modal
+from viper_tui.ui.viewer import ViewerApp
 
 CHARACTERS = {"enter": "\r", "escape": "\x1b", "question_mark": "?", "space": " "}
 
@@ -161,3 +163,23 @@ async def test_a_crash_is_a_failed_run_in_the_file_the_summary_and_the_exit_code
     assert out.strip().endswith("Stopped: the monitor failed: RuntimeError: boom in a handler.")
     assert err.strip().splitlines()[-1] == "viper: the monitor failed: RuntimeError: boom in a handler"
     assert monitor_exit(None, 0) == 0
+
+
+class CrashingViewer(ViewerApp):
+    BINDINGS = [*ViewerApp.BINDINGS, Binding("x", "explode", "Explode")]
+    CSS_PATH = CrashingApp.CSS_PATH
+
+    def action_explode(self) -> None:
+        raise ValueError("bad row")
+
+
+async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file):
+    follower = FileFollower(upstream_file)
+    app = CrashingViewer(follower, MonitorInfo(port="-", h5file=upstream_file))
+    with pytest.raises(ValueError):
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: follower.state.rows > 0)
+            await pilot.press("x")
+            await wait_until(pilot, lambda: not app.running)
+    assert app.crash == "ValueError: bad row"
+    assert follower.summary.failed and follower.summary.reason == "the monitor failed: ValueError: bad row"
