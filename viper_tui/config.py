@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from .config_keys import unknown_keys
 from .protocol.facts import DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES, WireFormat
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ COMMANDS_PER_SAMPLE: dict[ProtocolSetting, int] = {ProtocolSetting.ASCII: 3, Pro
 """Bus slots per sample: ASCII RD, RDCG1, RDCG2; binary one read-all. Until auto-detection has
 found the protocol, the binary figure is the bound (the command line checks again once it knows)."""
 MAX_INTERVAL = 86400.0  # a day; anything longer is a typo, not a sampling plan
+LIMIT_TOLERANCE = 1e-9  # seconds: 3 x 0.05 is 0.15000000000000002 in floating point, not 0.15
 MAX_TIMEOUT = 60.0
 MISSING_VALUES = {"0": 0.0, "nan": math.nan, "-999": -999.0}
 
@@ -64,6 +66,7 @@ class SerialConfig:
     names: tuple[str, str, str] = ("", "", "")  # from the optional [Channels] section
     source: str = ""  # the file it came from, for messages
     text: str = ""  # the file's text, stored with each run
+    unknown: tuple[str, ...] = ()  # one line per section or key VIPER does not read (config_keys)
 
     @property
     def address_text(self) -> str:
@@ -89,8 +92,10 @@ class LoggingConfig:
     duration: int = 300  # number of recordings; 0 = until stopped (the earlier tool's default)
     missing_value: float = 0.0
     fsync: bool = True
+    strict: bool = False  # unknown sections and keys in either file are errors, not warnings
     source: str = ""
     text: str = ""
+    unknown: tuple[str, ...] = ()
 
 
 class _Section:
@@ -98,6 +103,7 @@ class _Section:
 
     def __init__(self, source: str, name: str, section: configparser.SectionProxy | None) -> None:
         self.source, self.name, self.section = source, name, section
+        self.read: set[str] = set()  # every key asked for: the others are unknown (config_keys)
         for key, value in (section or {}).items():
             if "\n" in value:  # configparser joins a more-indented line to the value above
                 following = next((line for line in value.splitlines()[1:] if line.strip()), "")
@@ -108,6 +114,7 @@ class _Section:
         return ConfigError(f"{self.source}: [{self.name}] {key}: {problem}")
 
     def get(self, key: str, default: T, convert: Callable[[str], T], expected: str) -> T:
+        self.read.add(key)
         if self.section is None or key not in self.section:
             if default is _REQUIRED:
                 raise self.error(key, "missing (no default)")
@@ -309,12 +316,13 @@ def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
         names=names,  # type: ignore[arg-type]
         source=source,
         text=text,
+        unknown=unknown_keys(source, parser, {s.name: s.read, channels.name: channels.read}),
     )
     return config
 
 
 def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = None) -> LoggingConfig:
-    source, text, s, _ = _read(path, "Logging")
+    source, text, s, parser = _read(path, "Logging")
     d = LoggingConfig()
     store_data = s.get("store_data", d.store_data, parse_bool, "true or false")
     h5file = s.get("h5file", _REQUIRED if store_data else None, expand_path, "a path")
@@ -325,16 +333,32 @@ def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = Non
         duration=s.get("duration", d.duration, parse_duration, "a valid duration"),
         missing_value=s.get("missing_value", d.missing_value, parse_missing_value, "a missing value"),
         fsync=s.get("fsync", d.fsync, parse_bool, "true or false"),
+        strict=s.get("strict", d.strict, parse_bool, "true or false"),
         source=source,
         text=text,
     )
+    config = replace(config, unknown=unknown_keys(source, parser, {s.name: s.read}))
     check_interval(config.interval, serial or SerialConfig(), lambda p: s.error("interval", p))
     return config
 
 
+def at_least(seconds: float, limit: float) -> bool:
+    """`seconds >= limit` for times computed in floating point: the one place limits are compared.
+
+    The documented minimum in ASCII is 0.15 s, three reads 0.05 s apart; `3 * 0.05` is a hair
+    more than 0.15, so an exact comparison refused the minimum the manual and the help give.
+    """
+    return seconds >= limit - LIMIT_TOLERANCE
+
+
+def interval_allowed(seconds: float, minimum: float) -> bool:
+    """0 (as fast as the bus allows) or from `minimum` to a day: what every interval check accepts."""
+    return seconds == 0 or (at_least(seconds, minimum) and at_least(MAX_INTERVAL, seconds))
+
+
 def check_interval(interval: float, serial: SerialConfig, error: Callable[[str], Exception]) -> None:
     """Refuse intervals the bus cannot keep: each sample needs its commands min_delay apart."""
-    if 0 < interval < serial.min_interval:
+    if interval > 0 and not at_least(interval, serial.min_interval):
         reads = {ProtocolSetting.ASCII: "three ASCII reads", ProtocolSetting.BINARY: "one binary read-all",
                  ProtocolSetting.AUTO: "one binary read-all (protocol auto)"}[serial.protocol]
         raise error(

@@ -55,4 +55,5 @@ class Source(Protocol):
 
     def run(self) -> RunSummary: ...
 
-    def stop(self, reason: str = ...) -> None: ...
+    def stop(self, reason: str = ..., failed: bool = ...) -> None:
+        """End the run; `failed`: it ends because the front end failed (a crash), not by choice."""

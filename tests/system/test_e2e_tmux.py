@@ -135,3 +135,67 @@ def test_readable_at_80x24_and_larger(tmux, tmp_path):
     tmux.wait_for("Stop recording and quit?")
     tmux.keys("y")
     tmux.wait_for("Stopped:")
+
+
+DIALOGS = ("Mark an event", "Sampling interval", "Gauge control", "Send '", "Stop recording and quit?",
+           "VIPER keys")
+
+
+def settle(tmux: Tmux) -> None:
+    """Wait until every key of the last burst is handled and no dialog is left open.
+
+    Keys are handled in order, so the help that a later `?` opens shows only once the burst is
+    done; a dialog the burst left open (a confirmation after `g Enter`) takes the `?` instead
+    and is closed with Escape first.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        assert time.monotonic() < deadline, f"the monitor does not settle:\n{tmux.screen()}"
+        if any(d in tmux.screen() for d in DIALOGS):
+            tmux.keys("Escape")
+            time.sleep(0.5)  # polled: the next pass looks again
+            continue
+        tmux.keys("?")
+        try:
+            tmux.wait_for("VIPER keys", timeout=3)
+        except AssertionError:
+            continue  # a dialog drawn late took the `?`
+        tmux.keys("Escape")
+        while "VIPER keys" in tmux.screen():
+            assert time.monotonic() < deadline, "the help does not close"
+            time.sleep(0.1)
+        return
+
+
+def test_keys_in_one_write_leave_every_modal_running_and_the_file_whole(tmux, tmp_path):
+    """Each send-keys below is one write to the terminal: the keys of a laggy SSH link or of a
+    paste without bracketed paste, arriving in one read."""
+    h5 = tmp_path / "burst.h5"
+    tmux.start([*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.2", "--h5", str(h5)])
+    tmux.wait_for("RECORDING")
+    tmux.wait_for("p Pause")
+    bursts = [("m", "Enter", "Enter"), ("m", "Escape", "Escape"), ("i", "Enter", "Enter"), ("i", "Escape", "Escape"),
+              ("g", "Enter", "Enter"), ("g", "Escape", "Escape"), ("?", "Escape", "Escape"), ("q", "n", "n"),
+              ("q", "Escape", "Escape"), ("p", "p", "p", "p")]
+    for keys in bursts:
+        tmux.keys(*keys)
+        settle(tmux)
+    tmux.keys("m")
+    tmux.wait_for("Mark an event")
+    tmux.keys("turbo on", "Enter", "zone bb", "Enter")  # two lines pasted into the open dialog
+    tmux.wait_for("mark: turbo on")
+    settle(tmux)
+    tmux.keys("q")
+    tmux.wait_for("Stop recording and quit?")
+    tmux.keys("y")
+    screen = tmux.wait_for("Stopped: quit from the monitor.")
+    assert "Traceback" not in screen and "ScreenStackError" not in screen
+    tmux.wait_exit()
+    with h5py.File(h5, "r") as f:  # closed, whole, and h5py opens it
+        rows = len(f["Time"])
+    recorded = events(h5)
+    kinds = [k for k, _ in recorded]
+    assert rows > 0 and kinds[0] == "start" and recorded[-1] == ("stop", "quit from the monitor")
+    marks = [t for k, t in recorded if k == "mark"]
+    assert len(marks) >= 2 and marks[-1].startswith("turbo on")  # the paste's lines may arrive as one
+    assert kinds.count("pause") == kinds.count("resume") == 2  # p p p p: paused twice, recording again

@@ -10,6 +10,7 @@ from ..config import ConfigError, LoggingConfig, SerialConfig, load_serial, over
 from ..link.actions import Action, perform
 from ..link.opening import PortError, open_gauge
 from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
+from .unknown import check_unknown
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", help="serial device or URL (overrides the config file)")
     parser.add_argument("--address", help="gauge address, two hex digits (00-FF)")
     parser.add_argument("--protocol", help="ascii, binary or auto (default: the config file's, else auto)")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse unknown sections and keys in GAUGE_CONF (default: warn)")
     return parser
 
 
@@ -39,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             raise UsageError(f"{word!r} is not an action: {', '.join(a.value for a in Action)}") from None
         serial = load_serial(conf[0]) if conf else SerialConfig()
+        check_unknown(serial.unknown, args.strict, "viper gauge")
         serial, _ = override(serial, LoggingConfig(), port=args.port, address=args.address, protocol=args.protocol)
         client, found = open_gauge(serial)
     except (ConfigError, UsageError) as exc:

@@ -29,6 +29,7 @@ from ..recording.store import FileLayoutError, FileLockedError, RunInfo, Store, 
 from ..text import not_utf8, shown_bytes
 from .console import ConsoleFrontEnd
 from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
+from .unknown import check_unknown
 
 SIMULATED_FILE = "viper-simulated.h5"
 
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--headless", action="store_true",
                         help="print one line per sample instead of the full-screen monitor "
                              "(the default when stdout is not a terminal)")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse unknown sections and keys in the config files (default: warn; "
+                             "also [Logging] strict = true)")
     sim = parser.add_argument_group("simulated gauge")
     sim.add_argument("--simulate", action="store_true", help="record the built-in simulated gauge")
     sim.add_argument("--scenario", default="pumpdown", help="simulated scenario (default: pumpdown)")
@@ -181,7 +185,21 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
                        names=serial.names, min_interval=serial.min_interval)
     app = ViperApp(recorder, info, store_data=logging.store_data, release=release)
     code = app.run()
+    return monitor_exit(app.crash, code)
+
+
+def monitor_exit(crash: str | None, code: int | None) -> int:
+    """A monitor that crashed failed (the recorder's summary says why), whatever it returned."""
+    if crash is not None:
+        return EXIT_FAILURE
     return EXIT_OK if code is None else code
+
+
+def theme_problem() -> str | None:
+    """A VIPER_THEME the monitor cannot use, found before any file is opened (ui/theme.py)."""
+    from ..ui.theme import theme_problem as problem  # Textual only loads when there is a terminal
+
+    return problem()
 
 
 def report(recorder: Recorder, logging: LoggingConfig, code: int,
@@ -225,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     console: ConsoleFrontEnd | None = None
     try:
         check_utf8(args)
+        headless = args.headless or sys.stdout is None or not sys.stdout.isatty()
+        if not headless and (problem := theme_problem()):
+            raise UsageError(problem)
         with ExitStack() as stack:
             serial, logging = load_configs(args)
+            check_unknown(serial.unknown + logging.unknown, args.strict or logging.strict)
             check_config_utf8(serial, logging)
             if logging.store_data and logging.h5file and (problem := h5file_problem(logging.h5file)):
                 raise ConfigError(f"{setting(args.h5, logging, 'h5file', 'h5')}: {problem}")
@@ -243,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 store = open_store(serial, logging, args.simulate, gauge.unit)
                 stack.callback(store.close)
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
-            if args.headless or sys.stdout is None or not sys.stdout.isatty():
+            if headless:
                 console = ConsoleFrontEnd(unit=gauge.unit_name, recording=logging.store_data)
                 code = run_headless(recorder, console)
             else:

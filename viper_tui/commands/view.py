@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     except RecordedFileError as exc:
         print(f"viper view: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
+    from ..ui.theme import theme_problem  # before the app starts: one line, not a traceback
+
+    if problem := theme_problem():
+        print(f"viper view: {problem}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
     if args.web:
         return serve_web(follower.path, args.port, args.max_sessions)
     if not sys.stdout.isatty() and "TEXTUAL_DRIVER" not in os.environ:  # textual-serve sets it
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                        simulated=bool(last and last.simulated), unit=follower.unit)
     app = ViewerApp(follower, info)
     app.run()
-    if follower.summary.failed:
+    if follower.summary.failed or app.crash is not None:
         print(f"viper view: {follower.summary.reason}", file=sys.stderr, flush=True)
         return EXIT_FAILURE
     return EXIT_OK

@@ -128,8 +128,9 @@ class FileFollower:
         self._block_listeners.append(on_block)
         self._history_listeners.append(on_history)
 
-    def stop(self, reason: str = "viewer closed") -> None:
+    def stop(self, reason: str = "viewer closed", failed: bool = False) -> None:
         self.summary.reason = reason
+        self.summary.failed = self.summary.failed or failed
         self._stop.set()
 
     # ---- the thread ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..link.client import GaugeClient
 from ..readings import Sample
 from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
-from .recorder_commands import Command, Control, ControlCallback, Mark, Pause, Resume, SetInterval, Stop, Wake
+from .recorder_commands import Command, Control, ControlCallback, Mark, Pause, Resume, SetInterval, Stop, TogglePause, Wake
 
 LATE_TOLERANCE = 0.1
 """A slot counts as missed when the sample would start more than this fraction of an interval late."""
@@ -95,6 +95,14 @@ class Recorder:
     def resume(self) -> None:
         self.send(Resume())
 
+    def toggle_pause(self) -> None:
+        """Pause or resume, decided in the recorder's thread when the command's turn comes.
+
+        A key's handler that read `paused` and sent the opposite would read the same state for
+        every key of one read (`p p p p` arriving at once), and all four would pause.
+        """
+        self.send(TogglePause())
+
     def mark(self, text: str) -> None:
         self.send(Mark(text))
 
@@ -109,8 +117,9 @@ class Recorder:
         """
         self.send(Control(Action(action), callback))
 
-    def stop(self, reason: str = "stopped by user") -> None:
-        self.send(Stop(reason))
+    def stop(self, reason: str = "stopped by user", failed: bool = False) -> None:
+        """`failed`: the run ends because the front end crashed; the summary says it failed."""
+        self.send(Stop(reason, failed))
 
     # ---- the loop (recorder thread) ----------------------------------------------------------
 
@@ -216,8 +225,11 @@ class Recorder:
 
     def _handle(self, command: Command) -> None:
         match command:
-            case Stop(reason):
+            case Stop(reason, failed):
                 self._stopping = reason
+                self.summary.failed = self.summary.failed or failed
+            case TogglePause():
+                self._handle(Resume() if self.paused else Pause())
             case Pause():
                 if not self.paused:
                     self.paused = True

@@ -27,6 +27,12 @@ class Resume:
 
 
 @dataclass(frozen=True)
+class TogglePause:
+    """Pause or resume, decided in the recorder's thread when the command's turn comes: a key
+    handler that read `paused` itself would read the same state for every key of one burst."""
+
+
+@dataclass(frozen=True)
 class Mark:
     """A note in the event log at this point of the run."""
 
@@ -53,9 +59,10 @@ class Stop:
     """End the run; `reason` goes into the stop event and the summary."""
 
     reason: str = "stopped by user"
+    failed: bool = False  # the front end crashed: the summary and the exit code say it failed
 
 
-Command = Pause | Resume | Mark | SetInterval | Control | Stop
+Command = Pause | Resume | TogglePause | Mark | SetInterval | Control | Stop
 
 
 class Wake(enum.Enum):

@@ -18,11 +18,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ..config import at_least
 from ..link.actions import Action, ControlResult
 from ..recording.recorder import Recorder
 from ..text import terminal_safe
-from .base import (HELP_KEY, QUIT_KEYS, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded, SampleTaken,
-                   duration_text, human_size, pick_theme)
+from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
+                   SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 
 __all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
@@ -51,6 +52,7 @@ class ViperApp(BaseApp):
         WINDOW_KEY,
         Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status"),
         HELP_KEY,
+        SCREENSHOT_KEY,
         *QUIT_KEYS,
     ]
 
@@ -117,10 +119,7 @@ class ViperApp(BaseApp):
         return True
 
     def action_toggle_pause(self) -> None:
-        if self.recorder.paused:
-            self.recorder.resume()
-        else:
-            self.recorder.pause()
+        self.recorder.toggle_pause()  # the recorder's thread decides: a burst of p keys each counts
 
     def action_mark(self) -> None:
         def save(note: str | None) -> None:
@@ -138,11 +137,11 @@ class ViperApp(BaseApp):
 
     def action_preset(self, step: int) -> None:
         current = self.recorder.interval
-        allowed = [p for p in PRESETS if p >= self.info.min_interval]
+        allowed = [p for p in PRESETS if at_least(p, self.info.min_interval)]
         if step > 0:
-            target = next((p for p in allowed if p > current + 1e-9), None)
+            target = next((p for p in allowed if not at_least(current, p)), None)
         else:
-            target = next((p for p in reversed(allowed) if p < current - 1e-9), None)
+            target = next((p for p in reversed(allowed) if not at_least(p, current)), None)
         if target is None:
             self.notify(f"no preset {'above' if step > 0 else 'below'} {current:g} s", timeout=3)
             return

@@ -18,14 +18,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from ..events import Event, EventKind
@@ -34,6 +35,8 @@ from ..readings import CHANNELS, Sample, Status
 from ..source import RunSummary, Source
 from ..text import event_line, sample_line, terminal_safe
 from .history import History
+from .screenshot import screenshot_path
+from .theme import pick_theme
 from .widgets import PressureChart, Readout
 
 CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
@@ -44,6 +47,7 @@ EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
 # The keys both apps have; each lists them in its own BINDINGS, in the order its footer shows.
 WINDOW_KEY = Binding("w", "next_window", "Window", tooltip="Chart window: 10 min, 1 h, 24 h, all")
 HELP_KEY = Binding("question_mark", "help", "Help", key_display="?")
+SCREENSHOT_KEY = Binding("s", "screenshot", "Screenshot", show=False)  # in help: the footer fits 80 columns
 QUIT_KEYS = (
     Binding("q", "request_quit", "Quit"),
     Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
@@ -108,6 +112,7 @@ class BaseApp(App[int]):
         self._chart_dirty = False
         self._started = time.monotonic()
         self._status_text = ""
+        self.crash: str | None = None  # the exception that ended the app, as one line
         self.theme = pick_theme()
 
     # ---- layout ------------------------------------------------------------------------------
@@ -161,10 +166,23 @@ class BaseApp(App[int]):
     def on_unmount(self) -> None:
         self._stop_acquisition("quit")
 
-    def _stop_acquisition(self, reason: str) -> None:
+    def _stop_acquisition(self, reason: str, failed: bool = False) -> None:
         if self._thread is not None and self._thread.is_alive():
-            self.source.stop(reason)
+            self.source.stop(reason, failed=failed)
             self._thread.join(JOIN_TIMEOUT)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash of the screen ends the run as a failure, never as a quit.
+
+        Textual calls this (its one hook for an unhandled exception) before it shuts down and
+        runs on_unmount, so the source is stopped here first: the stop event and the summary
+        say the monitor failed and why, and the command exits non-zero (app.crash).
+        """
+        if self.crash is None:
+            lines = str(error).strip().splitlines()
+            self.crash = type(error).__name__ + (f": {lines[0]}" if lines else "")
+            self._stop_acquisition(f"the monitor failed: {self.crash}", failed=True)
+        super()._handle_exception(error)
 
     def _terminal_lost(self, signum: int) -> None:
         """SIGHUP (the SSH link dropped without tmux) or SIGTERM: stop cleanly, do not spin.
@@ -259,20 +277,37 @@ class BaseApp(App[int]):
         chart.next_window()
         chart.plot(self.history, self.now())
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """An SVG of the screen next to the data file (or in the current folder), and where it went.
+
+        Textual's default folder, ~/Downloads, does not exist on most servers; in a browser
+        (viper view --web) the browser's own download is kept.
+        """
+        if self.is_web:
+            self.deliver_screenshot(filename, path)
+            return
+        default = screenshot_path(self.info.h5file)
+        folder = Path(path) if path is not None else default.parent
+        try:
+            saved = self.save_screenshot(filename or default.name, str(folder))
+        except OSError as exc:
+            self.notify(f"not saved in {folder}: {exc.strerror or exc}", title="Screenshot",
+                        severity="error", timeout=10, markup=False)
+            return
+        self.notify(f"saved to {saved}", title="Screenshot", timeout=10, markup=False)
+        self._log_line(f"# screenshot saved to {terminal_safe(saved)}")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's commands, with Screenshot saving where action_screenshot does."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                command = SystemCommand(command.title, "Save an SVG of the screen next to the data file",
+                                        lambda: self.set_timer(0.1, self.action_screenshot))
+            yield command
+
     def _quit(self) -> None:
         self._stop_acquisition("quit from the monitor")
         self.exit(1 if self.summary is not None and self.summary.failed else 0)
-
-
-def pick_theme() -> str:
-    """ANSI colours on terminals that do not announce 256 colours (linux console, plain xterm)."""
-    chosen = os.environ.get("VIPER_THEME")
-    if chosen:
-        return chosen
-    term = os.environ.get("TERM", "")
-    if os.environ.get("COLORTERM") or "256" in term or "direct" in term:
-        return "textual-dark"
-    return "ansi-dark"
 
 
 def human_size(size: int) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -17,12 +19,33 @@ from ..events import EVENT_TEXT_BYTES
 from ..link.actions import Action
 from ..text import terminal_safe
 
-MAX_INTERVAL = 86400.0
+from ..config import MAX_INTERVAL, interval_allowed
+
+ResultType = TypeVar("ResultType")
 
 
 def note_bytes(note: str) -> int:
     """Bytes a note takes in the file (events.event_text)."""
     return len(note.strip().encode("utf-8", "backslashreplace"))
+
+
+class Modal(ModalScreen[ResultType]):
+    """A modal that is dismissed once, whatever keys arrive before it has gone.
+
+    Keys that come in one read (a laggy SSH link, a paste without bracketed paste: `Enter
+    Enter`, `Escape Escape`) are all delivered to the modal before Textual has removed it, so
+    a second Submitted or a second cancel would dismiss it again: with nothing left above the
+    main screen that raised ScreenStackError and ended the recording, and with another modal
+    above it, it would close that one instead. Every modal derives from this class.
+    """
+
+    _dismissed = False
+
+    def dismiss(self, result: ResultType | None = None) -> AwaitComplete:
+        if self._dismissed or not self.is_active:
+            return AwaitComplete.nothing()  # type: ignore[no-untyped-call]  # on its way out, or not on top
+        self._dismissed = True
+        return super().dismiss(result)
 
 
 class NoteValidator(Validator):
@@ -36,7 +59,7 @@ class NoteValidator(Validator):
                             f"{size - EVENT_TEXT_BYTES}")
 
 
-class MarkScreen(ModalScreen[str | None]):
+class MarkScreen(Modal[str | None]):
     """Ask for a note; Enter saves it, Escape cancels. A note is at most what the file keeps:
     one that is too long is refused with how much to shorten it, never cut silently."""
 
@@ -75,12 +98,12 @@ class IntervalValidator(Validator):
             seconds = float(value)
         except ValueError:
             return self.failure("a number of seconds")
-        if seconds == 0 or self.minimum <= seconds <= MAX_INTERVAL:
+        if interval_allowed(seconds, self.minimum):
             return self.success()
         return self.failure(f"0, or from {self.minimum:g} s (three reads) to {MAX_INTERVAL:g} s")
 
 
-class IntervalScreen(ModalScreen[float | None]):
+class IntervalScreen(Modal[float | None]):
     """Ask for a new sampling interval, starting from the current one."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -110,7 +133,7 @@ class IntervalScreen(ModalScreen[float | None]):
         self.dismiss(None)
 
 
-class GaugeScreen(ModalScreen[Action | None]):
+class GaugeScreen(Modal[Action | None]):
     """Pick a gauge action (IG on/off, degas, emission, filament, status); Enter picks, Escape cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -127,7 +150,7 @@ class GaugeScreen(ModalScreen[Action | None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Modal[bool]):
     """Yes / no, with y and n keys so no mouse is needed."""
 
     BINDINGS = [
@@ -167,6 +190,7 @@ HELP = """\
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
   [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status
            (asks first; each action is an event in the file)
+  [b]s[/b]        save a screenshot (SVG) next to the data file
   [b]ctrl+p[/b]   command palette
   [b]q[/b]        quit (asks while recording); ctrl+q also quits
   [b]?[/b]        this help
@@ -181,7 +205,7 @@ its line on the chart; red vertical lines on the chart are marks.
 Press Escape or ? to close."""
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Modal[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
     def __init__(self, text: str = HELP) -> None:
@@ -196,7 +220,7 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class TableScreen(ModalScreen[None]):
+class TableScreen(Modal[None]):
     """A read-only table (the file's events or runs), newest row selected; Escape closes.
 
     Cells are what a file holds (marks above all): shown as plain text made terminal-safe,

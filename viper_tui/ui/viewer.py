@@ -25,7 +25,8 @@ from textual.widgets import Static
 from ..events import Event, EventKind
 from ..files.follower import FileFollower
 from ..text import event_line, terminal_safe
-from .base import HELP_KEY, QUIT_KEYS, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text, human_size
+from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text,
+                   human_size)
 from .screens import HelpScreen, TableScreen
 from .widgets import PressureChart
 
@@ -38,6 +39,7 @@ VIEW_HELP = """\
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
   [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
   [b]r[/b]        list the file's runs
+  [b]s[/b]        save a screenshot (SVG) next to the file
   [b]ctrl+p[/b]   command palette
   [b]q[/b]        quit; ctrl+q also quits
   [b]?[/b]        this help
@@ -78,6 +80,7 @@ class ViewerApp(BaseApp):
     BINDINGS = [
         WINDOW_KEY,
         HELP_KEY,
+        SCREENSHOT_KEY,
         *QUIT_KEYS,
         Binding("e", "events", "Events", tooltip="List the file's events"),
         Binding("r", "runs", "Runs", tooltip="List the file's runs"),

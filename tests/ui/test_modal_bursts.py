@@ -1,0 +1,179 @@
+"""Every modal survives keys that arrive in one read, and a crash of the monitor is a failed run.
+
+A terminal hands Textual every key of one read at once (a laggy SSH link, a paste without
+bracketed paste): `burst` posts them the same way, all before any is handled. `pilot.press`
+waits for each key to be handled, so it is the slow typist; both must leave the app running.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+from textual import events
+from textual.binding import Binding
+from textual.pilot import Pilot
+
+import viper_tui.ui
+from tests.helpers import run_info, wait_until_async
+from viper_tui.commands.exits import EXIT_FAILURE
+from viper_tui.commands.record import monitor_exit, report
+from viper_tui.config import LoggingConfig
+from viper_tui.files.follower import FileFollower
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import Store
+from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.screens import Modal
+from viper_tui.ui.viewer import ViewerApp
+
+CHARACTERS = {"enter": "\r", "escape": "\x1b", "question_mark": "?", "space": " "}
+
+
+class CrashingApp(ViperApp):
+    """The monitor with one more key whose action raises, as any bug in a handler would."""
+
+    BINDINGS = [*ViperApp.BINDINGS, Binding("x", "explode", "Explode")]
+    CSS_PATH = Path(viper_tui.ui.__file__).with_name("viper.tcss")  # relative paths start at this file
+
+    def action_explode(self) -> None:
+        raise RuntimeError("boom in a handler\nsecond line of the message")
+
+
+@pytest.fixture
+def monitor(tmp_path, serve_gauge):
+    """`monitor(app_type)` -> (app, recorder, path of the HDF5 file)."""
+    opened = []
+
+    def build(app_type: type[ViperApp] = ViperApp):
+        server = serve_gauge(scenario="steady")
+        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
+        client.connect()
+        path = tmp_path / "bursts.h5"
+        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2, host="test",
+                                         version="test", gauge_config="", recording_config=""), fsync=False)
+        opened.append((store, client))
+        recorder = Recorder(client, store, interval=0.2)
+        return app_type(recorder, MonitorInfo(port=server.link, h5file=path, simulated=True)), recorder, path
+
+    yield build
+    for store, client in opened:
+        store.close()
+        client.close()
+
+
+def burst(app: ViperApp, *keys: str) -> None:
+    """Post every key at once, as Textual's driver does with the keys of one read."""
+    for key in keys:
+        app.post_message(events.Key(key, CHARACTERS.get(key, key if len(key) == 1 else None)))
+
+
+async def back_to_main(pilot: Pilot, app: ViperApp) -> None:
+    """Let the burst settle, then close what it left open (a confirm, a second mark dialog)."""
+    await pilot.pause(0.3)
+    for _ in range(5):
+        if not isinstance(app.screen, Modal):
+            return
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+    assert not isinstance(app.screen, Modal), app.screen
+
+
+def events_in(path):
+    with h5py.File(path, "r", locking=False) as f:
+        ev = f["events"][:]
+    return [(k.decode(), t.decode()) for k, t in zip(ev["kind"], ev["text"])]
+
+
+BURSTS = [
+    ("m", "a", "enter", "enter"),  # the mark dialog: Enter Enter
+    ("m", *"first", "enter", *"dune", "enter"),  # a two-line paste without bracketed paste
+    ("m", "escape", "escape"),
+    ("i", "enter", "enter"),  # the interval dialog
+    ("i", "escape", "escape"),
+    ("g", "enter", "enter"),  # gauge control, then its confirmation
+    ("g", "escape", "escape"),
+    ("g", "down", "enter", "n", "n"),
+    ("question_mark", "escape", "escape"),  # help
+    ("question_mark", "question_mark", "question_mark"),
+    ("q", "n", "n"),  # the quit confirmation
+    ("q", "escape", "escape"),
+    ("p", "p", "p", "p"),  # pause four times: recording again
+    ("q", "p", "m", "g", "n"),  # keys of the main screen do nothing behind a dialog
+    ("question_mark", "i", "w", "escape"),
+]
+
+
+@pytest.mark.parametrize("typist", ["burst", "press"])
+async def test_every_modal_survives_key_bursts(monitor, typist):
+    app, recorder, path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.history.samples >= 1)
+        for keys in BURSTS:
+            if typist == "burst":
+                burst(app, *keys)
+            else:
+                await pilot.press(*keys)
+            await back_to_main(pilot, app)
+            assert app.is_running and app.running and app.crash is None, keys
+        await wait_until_async(pilot, lambda: not recorder.paused)
+        await pilot.press("q", "y")
+        await wait_until_async(pilot, lambda: not app.running)
+    assert app.crash is None and not recorder.summary.failed
+    with h5py.File(path, "r", locking=False) as f:  # h5py reads it; every sample taken is a row
+        assert len(f["Time"]) == recorder.summary.recorded > 0
+    recorded = events_in(path)
+    marks = [t for k, t in recorded if k == "mark"]
+    if typist == "press":
+        assert marks == ["a", "first"]
+    else:  # characters handled before the dialog is pushed go to the main screen: its Enter saves "mark"
+        assert len(marks) == 2
+    assert [t for k, t in recorded if k == "stop"] == ["quit from the monitor"]
+    assert [k for k, _ in recorded].count("pause") == 2  # p p p p: two pauses and two resumes
+
+
+async def test_a_crash_is_a_failed_run_in_the_file_the_summary_and_the_exit_code(monitor, capsys):
+    """An exception in a handler ends the app: the run must say it failed, never 'quit'.
+
+    A test subclass binds a key whose action raises: it goes through Textual's real
+    unhandled-exception path, and no switch in VIPER itself can crash a user's recording.
+    """
+    app, recorder, path = monitor(CrashingApp)
+    with pytest.raises(RuntimeError, match="boom"):
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until_async(pilot, lambda: recorder.summary.recorded >= 2)
+            await pilot.press("x")
+            await wait_until_async(pilot, lambda: not app.running)
+    assert app.crash == "RuntimeError: boom in a handler"
+    stops = [t for k, t in events_in(path) if k == "stop"]
+    assert stops == ["the monitor failed: RuntimeError: boom in a handler"]
+    assert recorder.summary.failed
+    code = report(recorder, LoggingConfig(h5file=path), monitor_exit(app.crash, None))
+    assert code == EXIT_FAILURE
+    out, err = capsys.readouterr()
+    assert out.strip().endswith("Stopped: the monitor failed: RuntimeError: boom in a handler.")
+    assert err.strip().splitlines()[-1] == "viper: the monitor failed: RuntimeError: boom in a handler"
+    assert monitor_exit(None, 0) == 0
+
+
+class CrashingViewer(ViewerApp):
+    BINDINGS = [*ViewerApp.BINDINGS, Binding("x", "explode", "Explode")]
+    CSS_PATH = CrashingApp.CSS_PATH
+
+    def action_explode(self) -> None:
+        raise ValueError("bad row")
+
+
+async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file):
+    follower = FileFollower(upstream_file)
+    app = CrashingViewer(follower, MonitorInfo(port="-", h5file=upstream_file))
+    with pytest.raises(ValueError):
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until_async(pilot, lambda: follower.state.rows > 0)
+            await pilot.press("x")
+            await wait_until_async(pilot, lambda: not app.running)
+    assert app.crash == "ValueError: bad row"
+    assert follower.summary.failed and follower.summary.reason == "the monitor failed: ValueError: bad row"
