@@ -81,7 +81,11 @@ def test_pause_acquires_without_writing_and_records_the_events(recording, tmp_pa
         ev = f["events"][:]
     assert not set(paused) & set(written)
     assert written == [s.index for s in samples if s.recorded]
+    # An overrun is the recorder telling the truth about a loaded machine (one failed this test under
+    # load); the order of what the test did is what it checks.
     kinds = [k.decode() for k in ev["kind"]]
+    ev = ev[[k != "overrun" for k in kinds]]
+    kinds = [k for k in kinds if k != "overrun"]
     assert kinds == ["start", "pause", "resume", "mark", "stop"]
     mark = ev[kinds.index("mark")]
     assert mark["text"].decode() == "valve V3 opened"
@@ -99,7 +103,14 @@ def test_interval_change_takes_effect_from_the_next_slot(recording, tmp_path):
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         stamps = f["Timestamp"][:]
     assert stamps[1] - stamps[0] < 0.5
-    assert np.allclose(np.diff(stamps[1:]), 0.2, atol=0.05)
+    # Every step is on the new 0.2 s grid. A loaded machine can make a sample overrun its slot (a
+    # 0.4 s step failed this test once); such a skip must then be an overrun event, and the new
+    # cadence holds for most steps.
+    slots = np.diff(stamps[1:]) / 0.2
+    assert np.allclose(slots, np.round(slots), atol=0.25)
+    skips = int(np.sum(np.round(slots) > 1))
+    assert skips <= sum(e.kind is EventKind.OVERRUN for e in events)
+    assert np.median(slots) == pytest.approx(1.0, abs=0.25)
     assert any(e.kind is EventKind.INTERVAL and e.text == "1 s -> 0.2 s" for e in events)
 
 
