@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             if logging.store_data:
                 store = open_store(serial, logging, args.simulate, UNIT_NAMES[gauge.unit])
                 stack.callback(store.close)
-            recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
+            recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration,
+                                read_relays=True)
             if args.headless or sys.stdout is None or not sys.stdout.isatty():
                 console = ConsoleFrontEnd(unit=gauge.unit_name, recording=logging.store_data)
                 code = run_headless(recorder, console)
