@@ -21,8 +21,8 @@ from viper_tui.protocol.relays import Point, Relay
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store
 
-FACTORY_ASCII = ("gauge relays (Torr): I on < 1.00E-06, off > 2.00E-06; A on < 1.00E-01, off > 2.00E-01; "
-                 "B on < 1.00E-01, off > 2.00E-01")
+FACTORY_ASCII = ("relays (Torr, on below/off above): I 1.00E-06/2.00E-06, A 1.00E-01/2.00E-01, "
+                 "B 1.00E-01/2.00E-01")
 
 
 def viper_cli() -> list[str]:
@@ -60,8 +60,8 @@ def test_ascii_space_layout_reads_the_same(gauge):
 def test_binary_reads_what_binary_has_and_says_what_it_has_not(gauge):
     _, client = gauge("binary")
     report = read_relays(client)
-    assert report.text() == ("gauge relays (Torr): I no binary command; A on < 1.00E-01, off > ? "
-                             "(off-above: no binary command); B on < 1.00E-01, off > 2.00E-01")
+    assert report.text() == ("relays (Torr, on below/off above): I no binary command, A 1.00E-01/? "
+                             "(no binary command), B 1.00E-01/2.00E-01")
 
 
 def test_a_silent_gauge_costs_one_timeout_not_six(gauge):
@@ -133,8 +133,8 @@ def test_recorder_reads_relays_at_start_and_sets_one_between_samples(tmp_path, s
     with h5py.File(path, "r") as f:
         events = [(k.decode(), t.decode()) for k, t in zip(f["events"]["kind"], f["events"]["text"])]
     start = events[0][1]
-    assert events[0][0] == "start" and "; gauge relays (Torr): " in start
-    assert ("B on < 1.00E-01, off > 2.00E-01" in start) and (("I on < 1.00E-06" in start) == (fmt == "ascii"))
+    assert events[0][0] == "start" and "; relays (Torr, on below/off above): " in start
+    assert ("B 1.00E-01/2.00E-01" in start) and (("I 1.00E-06/2.00E-06" in start) == (fmt == "ascii"))
     controls = [text for kind, text in events if kind == EventKind.CONTROL.value]
     assert controls == ["relay B off-above 5.00E-01: done (the gauge now reads 5.00E-01)"]
 
@@ -160,8 +160,8 @@ def test_viper_gauge_relays_and_set_relay(tmp_path, serve_gauge):
     assert refused.returncode == 1 and "refused: the gauge answered SYNTX ER" in refused.stderr
     status = viper("gauge", "--port", server.link, "status")
     lines = status.stdout.splitlines()
-    assert status.returncode == 0 and lines[0].startswith("status: IG on") and lines[1].startswith("gauge relays")
-    assert "A on < 1.00E-01, off > 5.00E+02" in lines[1]
+    assert status.returncode == 0 and lines[0].startswith("status: IG on") and lines[1].startswith("relays (Torr")
+    assert "A 1.00E-01/5.00E+02" in lines[1]
 
 
 @pytest.mark.parametrize("words, message", [
@@ -176,3 +176,15 @@ def test_viper_gauge_set_relay_bad_words(words, message):
     result = viper("gauge", "--port", "/dev/null", *words)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["ascii", "binary"])
+def test_viper_start_line_shows_the_gauge_relays(tmp_path, fmt):
+    result = subprocess.run([*viper_cli(), "--simulate", "--headless", "--sim-format", fmt, "--duration", "1",
+                             "--interval", "0.5", "--h5", str(tmp_path / "s.h5")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    start = result.stdout.splitlines()[0]
+    assert " start: " in start and "; relays (Torr, on below/off above): " in start, start
+    assert ("I 1.00E-06/2.00E-06" if fmt == "ascii" else "I no binary command") in start
+    assert start.endswith("B 1.00E-01/2.00E-01")  # whole: not cut to fit the file's 256 bytes

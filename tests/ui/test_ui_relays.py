@@ -52,7 +52,7 @@ async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(rel
         await pilot.press("g")
         assert isinstance(app.screen, GaugeScreen)
         shown = str(app.screen.query_one("#gauge-relays", Static).render())
-        assert "A on < 1.00E-01, off > 2.00E-01" in shown and "I on < 1.00E-06" in shown
+        assert "A 1.00E-01/2.00E-01" in shown and "I 1.00E-06/2.00E-06" in shown
         await pilot.press("end", "enter")  # the last action: set a relay trip point
         assert isinstance(app.screen, RelayScreen)
         await pilot.press(*"A on-below 9")  # above off-above 0.2: the gauge will refuse it
@@ -71,12 +71,12 @@ async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(rel
         app.screen.query_one(Input).value = "B off-above 5e-1"
         await pilot.press("enter", "y")
         await wait_until(pilot, lambda: server.device.state.trip_points["B"][1] == pytest.approx(0.5))
-        await wait_until(pilot, lambda: "B on < 1.00E-01, off > 5.00E-01" in app.recorder.relays.text())
+        await wait_until(pilot, lambda: "B 1.00E-01/5.00E-01" in app.recorder.relays.text())
         await pilot.press("g")
-        assert "off > 5.00E-01" in str(app.screen.query_one("#gauge-relays", Static).render())
+        assert "B 1.00E-01/5.00E-01" in str(app.screen.query_one("#gauge-relays", Static).render())
         await pilot.press("escape", "q", "y")
     with h5py.File(path, "r", locking=False) as f:  # the store closes at teardown
         events = [(k.decode(), t.decode()) for k, t in zip(f["events"]["kind"], f["events"]["text"])]
-    assert "gauge relays (Torr): I on < 1.00E-06" in events[0][1]
+    assert "; relays (Torr, on below/off above): I 1.00E-06/2.00E-06" in events[0][1]
     assert [t for k, t in events if k == "control"] == [
         "relay B off-above 5.00E-01: done (the gauge now reads 5.00E-01)"]

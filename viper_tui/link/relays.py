@@ -41,10 +41,10 @@ class TripPoints:
     why: str = ""
 
     def text(self) -> str:
-        """`A on < 1.00E-01, off > 2.00E-01` or `I not available in binary ...`."""
+        """`A 1.00E-01/2.00E-01` (on below / off above), or `I no binary command`."""
         if self.on_below is None and self.off_above is None:
             return f"{self.relay.value} {self.why or NOT_READ}"
-        text = f"{self.relay.value} on < {number(self.on_below)}, off > {number(self.off_above)}"
+        text = f"{self.relay.value} {number(self.on_below)}/{number(self.off_above)}"
         return text + (f" ({self.why})" if self.why else "")
 
 
@@ -68,8 +68,9 @@ class RelayReport:
         return RelayReport(tuple(points if p.relay is points.relay else p for p in self.relays), self.unit)
 
     def text(self) -> str:
-        """`gauge relays (Torr): I on < 1.00E-06, off > 2.00E-06; A ...; B ...`, one line."""
-        return f"gauge relays ({self.unit}): " + "; ".join(p.text() for p in self.relays)
+        """`relays (Torr, on below/off above): I 1.00E-06/2.00E-06, A ..., B ...`: one line, short
+        enough for the start event (the file keeps 256 bytes of it)."""
+        return f"relays ({self.unit}, on below/off above): " + ", ".join(p.text() for p in self.relays)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ def _why(whys: dict[Point, str]) -> str:
     """One reason for both points when they share it, else each with its point's name."""
     if len(whys) == len(Point):  # neither read: the first reason says it (the second may be "not read")
         return next((why for why in whys.values() if why != NOT_READ), NOT_READ)
+    if len(whys) == 1:  # the `?` in the text shows which
+        return next(iter(whys.values()))
     return "; ".join(f"{point.value}: {why}" for point, why in whys.items())
 
 

@@ -160,7 +160,7 @@ class Recorder:
         return self.summary
 
     def _relays_at_start(self) -> str:
-        """`; gauge relays (Torr): I on < ...` for the start event, or "" when not read."""
+        """`; relays (Torr, on below/off above): I 1.00E-06/2.00E-06, ...` for the start event, or ""."""
         if not self._read_relays or self.gauge.search is not None or not self.gauge.connected:
             return ""
         self.relays = read_relays(self.gauge)
