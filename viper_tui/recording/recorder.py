@@ -164,6 +164,7 @@ class Recorder:
         if not self._read_relays or self.gauge.search is not None or not self.gauge.connected:
             return ""
         self.relays = read_relays(self.gauge)
+        time.sleep(self.gauge.transport.min_delay)  # the bus spacing, so sample 0 is not held back by it
         return f"; {self.relays.text()}"
 
     def _next_slot(self, anchor: float, slot: int) -> tuple[float, int]:
