@@ -19,7 +19,6 @@ simulated gauge) appends and exits 0; ``viper info`` reads the file and exits 0.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 import shutil

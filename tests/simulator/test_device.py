@@ -259,7 +259,7 @@ def test_address_offset_takes_effect_after_reset():
 
 def test_factory_defaults():
     gauge, clock = make(unit="MBAR")
-    for body in ("SUP", "SE1", "SL-9.00E-06", "SL+8.00E-06"):
+    for body in ("SUP", "SE1", "SL-9.00E-04", "SL+8.00E-04"):  # trip points in the unit (Pa)
         assert ask(gauge, clock, body) == OK
     assert ask(gauge, clock, "FAC") == OK
     assert ask(gauge, clock, "RU") == b"*01 TORR    \r"

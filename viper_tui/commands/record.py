@@ -22,10 +22,12 @@ from pathlib import Path
 from .. import __version__
 from ..config import (ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
+from ..link.client import BACKOFF_MAX
 from ..link.opening import PortError, detected_serial, open_gauge
 from ..protocol.facts import PressureUnit, WireFormat
 from ..recording.recorder import Recorder
 from ..recording.store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
+from ..recording.watchdog import Watchdog
 from ..text import not_utf8, shown_bytes
 from .console import ConsoleFrontEnd
 from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
@@ -153,6 +155,23 @@ def open_store(serial: SerialConfig, logging: LoggingConfig, simulated: bool,
     return Store.open(logging.h5file, run, missing_value=logging.missing_value, fsync=logging.fsync)
 
 
+def start_watchdog(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, storing: bool) -> Watchdog | None:
+    """Under systemd (NOTIFY_SOCKET): the dead-man switch, fed by the recorder (recording/watchdog.py)."""
+    slowest = 3 * (serial.timeout + serial.min_delay)  # every reply timing out (ASCII: three; a search probes)
+    if logging.interval == 0:
+        slowest += BACKOFF_MAX  # a missing adapter is retried at most this far apart
+    watchdog = Watchdog.from_environment(interval=logging.interval, storing=storing,
+                                         paused=lambda: recorder.paused, slowest_sample=slowest)
+    if watchdog is None:
+        return None
+    recorder.subscribe(watchdog.on_sample, watchdog.on_event)
+    if watchdog.extended_to is not None:
+        print(f"viper: WatchdogSec is shorter than this cadence needs (two samples, each up to "
+              f"{logging.interval + slowest:g} s): asking systemd for {watchdog.extended_to:g} s",
+              file=sys.stderr, flush=True)
+    return watchdog
+
+
 def run_headless(recorder: Recorder, console: ConsoleFrontEnd) -> int:
     """Run the recorder in its own thread; signals (main thread only) ask it to stop.
 
@@ -264,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
             if logging.store_data:
                 store = open_store(serial, logging, args.simulate, gauge.unit)
                 stack.callback(store.close)
-            recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration)
+            recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration,
+                                read_relays=True)
+            watchdog = start_watchdog(recorder, serial, logging, store is not None)
+            if watchdog is not None:
+                stack.callback(watchdog.close)
             if headless:
                 console = ConsoleFrontEnd(unit=gauge.unit_name, recording=logging.store_data)
                 code = run_headless(recorder, console)

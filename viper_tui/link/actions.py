@@ -19,6 +19,7 @@ from ..protocol import ascii_codec, binary_codec
 from ..protocol.binary_codec import Code
 from ..protocol.facts import ErrorKind, ErrorReply, PressureUnit, ProtocolError, Reply, TextReply, WireFormat
 from .client import GaugeClient, GaugeError
+from .relays import RelaySetting, read_relays, set_relay
 
 
 class Action(enum.Enum):
@@ -33,6 +34,8 @@ class Action(enum.Enum):
     FILAMENT_1 = "filament-1"
     FILAMENT_2 = "filament-2"
     STATUS = "status"
+    RELAYS = "relays"  # read the relays' trip points
+    SET_RELAY = "set-relay"  # set one trip point: needs a RelaySetting (perform's `setting`)
 
     @property
     def label(self) -> str:
@@ -49,6 +52,8 @@ _LABELS = {
     Action.FILAMENT_1: "filament 1",
     Action.FILAMENT_2: "filament 2",
     Action.STATUS: "status",
+    Action.RELAYS: "relay trip points",
+    Action.SET_RELAY: "set a relay trip point",
 }
 
 _ASCII_COMMANDS = {
@@ -79,14 +84,27 @@ class ControlResult:
     action: Action
     ok: bool
     text: str
+    subject: str = ""  # what the line names instead of the action's label (`relay A on-below 4.00E+02`)
 
     def line(self) -> str:
         """`degas on: refused: the gauge answered INVALID (...)`: the event text and the CLI output."""
-        return f"{self.action.label}: {self.text}"
+        return f"{self.subject or self.action.label}: {self.text}"
 
 
-def perform(client: GaugeClient, action: Action) -> ControlResult:
+Request = Action | RelaySetting
+"""What a user can ask of the gauge: an action, or a relay trip point to set."""
+
+
+def perform(client: GaugeClient, action: Request) -> ControlResult:
     """Do `action` at the gauge; never raises for a gauge problem."""
+    if isinstance(action, RelaySetting):
+        outcome = set_relay(client, action)
+        return ControlResult(Action.SET_RELAY, outcome.ok, outcome.text, action.label)
+    if action is Action.SET_RELAY:
+        return ControlResult(action, False, "not sent: which relay, point and value was not said")
+    if action is Action.RELAYS:
+        report = read_relays(client)
+        return ControlResult(action, report.ok, report.text())
     try:
         if action is Action.STATUS:
             return _ascii_status(client) if client.protocol == WireFormat.ASCII else _binary_status(client)

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from .facts import (
     ErrorReply,
+    IonGaugeOff,
+    OverRange,
+    Pressure,
     PressureUnit,
     ProtocolError,
     Reply,
@@ -20,6 +23,7 @@ from .facts import (
     TripPoint,
     classify_pressure,
 )
+from .relays import Point, Relay
 
 CR = b"\r"
 REPLY_LENGTH = 13
@@ -221,3 +225,41 @@ def parse_on_off(reply: Reply) -> bool:
     if isinstance(reply, TextReply) and reply.text[:2] in ("1 ", "0 "):
         return reply.text[0] == "1"
     raise ProtocolError(f"not an on/off status: {reply!r}")
+
+
+# ---- Relay trip points (PROTOCOL.md 3.3: SL / SLA / SLB set, RL / RLA / RLB read) -------------
+
+
+def set_trip_command(relay: Relay, point: Point, value: float) -> str:
+    """`set_trip_command(Relay.A, Point.OFF_ABOVE, 500)` -> `"SLA-5.00E+02"` (a command body).
+
+    ValueError for a value the 8-character number format cannot carry (negative, or an exponent
+    beyond two digits): refused here rather than sent in a form the gauge may misread.
+    """
+    if not value >= 0:
+        raise ValueError(f"trip point {value!r} must be a pressure (0 or more)")
+    number = format_pressure(value, zero_with_nul=False)
+    return f"{SET_TRIP}{relay.letter}{point.sign}{number}"
+
+
+def read_trip_command(relay: Relay, point: Point) -> str:
+    """`read_trip_command(Relay.I, Point.ON_BELOW)` -> `"RL+"`."""
+    return f"{READ_TRIP}{relay.letter}{point.sign}"
+
+
+def parse_trip_point(reply: Reply, point: Point) -> float:
+    """The value of a trip-point read; ProtocolError if the reply is not one.
+
+    Two layouts are accepted because only one transcription shows the reply (PROTOCOL.md 3.1):
+    the sign in place of the separating space (`*01+7.60E+02`, decoded as a TripPoint whose sign
+    must match the point asked for), and a plain number after a space (`*01 7.60E+02`).
+    """
+    if isinstance(reply, TripPoint):
+        if reply.on_below != point.on_below:
+            raise ProtocolError(f"asked for the {point.value} point, the reply carries the other sign")
+        return reply.value
+    if isinstance(reply, (Pressure, OverRange, IonGaugeOff)):  # a number: the space layout
+        return reply.value
+    if isinstance(reply, ErrorReply):
+        raise ProtocolError(f"the gauge answered {reply.text}")
+    raise ProtocolError(f"not a trip point: {reply!r}")

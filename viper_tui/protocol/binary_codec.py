@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from .facts import IonGaugeOff, OverRange, Pressure, PressureUnit, ProtocolError, classify_pressure
+from .relays import Point, Relay
 
 COMMAND_START = 0x21  # "!"
 REPLY_START = 0x2A  # "*"
@@ -147,6 +148,20 @@ UNIT_CODES: dict[int, PressureUnit] = {0x00: PressureUnit.TORR, 0x01: PressureUn
 client and the simulated gauge (which can be set to other codes to test what an unknown code does)."""
 
 
+RELAY_SET_CODES: dict[tuple[Relay, Point], Code] = {
+    (Relay.A, Point.OFF_ABOVE): Code.SET_RELAY_A_HIGH, (Relay.A, Point.ON_BELOW): Code.SET_RELAY_A_LOW,
+    (Relay.B, Point.OFF_ABOVE): Code.SET_RELAY_B_HIGH, (Relay.B, Point.ON_BELOW): Code.SET_RELAY_B_LOW,
+}
+"""Binary set commands of the trip points (manual p.65). Relay I has none on the pages found."""
+RELAY_READ_CODES: dict[tuple[Relay, Point], Code] = {
+    (Relay.A, Point.ON_BELOW): Code.READ_RELAY_A_LOW,
+    (Relay.B, Point.OFF_ABOVE): Code.READ_RELAY_B_HIGH, (Relay.B, Point.ON_BELOW): Code.READ_RELAY_B_LOW,
+}
+"""Binary reads of the trip points (manual p.65). "Read relay A high" is on a page not found (0x28
+is only a guess, PROTOCOL.md 4.4), and relay I has no known code: those are not available in binary."""
+NOT_IN_BINARY = "not available in binary (no known command; switch the gauge's FORMAT to ASCII)"
+
+
 def data_kind(code: int) -> Data:
     """The data layout of a command code (one byte unless the table says otherwise)."""
     return DATA.get(code, Data.BYTE)  # type: ignore[call-overload]
@@ -246,6 +261,32 @@ def decode_reply(raw: bytes, address: int, code: int) -> Frame:
     if frame.code != code:
         raise ProtocolError(f"reply echoes command {frame.code:#04x}, not {code:#04x}", bytes(raw))
     return frame
+
+
+def encode_set_relay(address: int, relay: Relay, point: Point, value: float) -> bytes:
+    """A trip-point set command; ValueError for a point with no known binary command or a bad value."""
+    code = RELAY_SET_CODES.get((relay, point))
+    if code is None:
+        raise ValueError(f"setting relay {relay.value} {point.value}: {NOT_IN_BINARY}")
+    if not value >= 0:
+        raise ValueError(f"trip point {value!r} must be a pressure (0 or more)")
+    return encode_float_command(address, code, value)
+
+
+def encode_read_relay(address: int, relay: Relay, point: Point) -> bytes:
+    """A trip-point read command (four zero placeholders); ValueError where binary has none."""
+    code = RELAY_READ_CODES.get((relay, point))
+    if code is None:
+        raise ValueError(f"reading relay {relay.value} {point.value}: {NOT_IN_BINARY}")
+    return encode_command(address, code)
+
+
+def decode_trip_point(frame: Frame) -> float:
+    """The value of a trip-point reply (or of a set command's echo); a negative one is a ProtocolError."""
+    value = decode_float(frame)
+    if value < 0:
+        raise ProtocolError(f"trip point {value!r} is not a pressure", frame.data)
+    return value
 
 
 def unpack_float(data: bytes) -> float:

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Protocol, assert_never
 
 from ..events import Event, EventKind, event_text
-from ..link.actions import Action, ControlResult, perform
+from ..link.actions import Action, ControlResult, Request, perform
 from ..link.client import GaugeClient
+from ..link.relays import RelayReport, RelaySetting, read_relay, read_relays
 from ..readings import Sample
 from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
@@ -55,7 +56,10 @@ class Recorder:
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         freeze_watch: FreezeWatch | None = None,
+        read_relays: bool = False,
     ) -> None:
+        """`read_relays`: read the gauge's relay trip points before the first sample, for the start
+        event and `relays` (a few commands; off by default so a test's bus holds only samples)."""
         self.gauge = gauge
         self.store = store
         self.interval = interval
@@ -74,6 +78,8 @@ class Recorder:
         self._interval_changed = False
         self._freezes = freeze_watch or FreezeWatch(clock)
         self._frozen = 0.0  # seconds VIPER did not run since the last sample was due
+        self._read_relays = read_relays
+        self.relays: RelayReport | None = None  # the gauge's trip points, as read at start
 
     # ---- subscriptions and commands (any thread) ---------------------------------------------
 
@@ -109,13 +115,15 @@ class Recorder:
     def set_interval(self, seconds: float) -> None:
         self.send(SetInterval(float(seconds)))
 
-    def control(self, action: Action | str, callback: ControlCallback | None = None) -> None:
+    def control(self, action: Request | str, callback: ControlCallback | None = None) -> None:
         """Do a gauge action between samples; `callback(result)` runs in the recorder's thread.
 
-        `action` is an Action or its command-line word (`"ig-on"`); ValueError for an unknown one.
-        If the run stops before the action's turn, the callback gets a result saying it was not sent.
+        `action` is an Action, its command-line word (`"ig-on"`) or a RelaySetting; ValueError for
+        an unknown word. If the run stops before the action's turn, the callback gets a result
+        saying it was not sent.
         """
-        self.send(Control(Action(action), callback))
+        request = action if isinstance(action, RelaySetting) else Action(action)
+        self.send(Control(request, callback))
 
     def stop(self, reason: str = "stopped by user", failed: bool = False) -> None:
         """`failed`: the run ends because the front end crashed; the summary says it failed."""
@@ -124,13 +132,14 @@ class Recorder:
     # ---- the loop (recorder thread) ----------------------------------------------------------
 
     def run(self) -> RunSummary:
+        relays = self._relays_at_start()  # before the clock starts: the first sample is not late
         self._start = self._clock()
         anchor, slot = self._start, 0  # sample slots are anchor + slot x interval
         last_due: float | None = None
         self._freezes.start()
         try:
             self._emit(EventKind.START, f"{self.gauge.port}, address {self.gauge.address:02X}, "
-                                        f"{self.gauge.describe()}, interval {self.interval:g} s")
+                                        f"{self.gauge.describe()}, interval {self.interval:g} s{relays}")
             while not self._stopping:
                 due = anchor + slot * self.interval
                 self.next_due = due
@@ -162,6 +171,14 @@ class Recorder:
             self.summary.elapsed = self._clock() - self._start
             self.summary.reason = self._stopping
         return self.summary
+
+    def _relays_at_start(self) -> str:
+        """`; relays (Torr, on below/off above): I 1.00E-06/2.00E-06, ...` for the start event, or ""."""
+        if not self._read_relays or self.gauge.search is not None or not self.gauge.connected:
+            return ""
+        self.relays = read_relays(self.gauge)
+        time.sleep(self.gauge.transport.min_delay)  # the bus spacing, so sample 0 is not held back by it
+        return f"; {self.relays.text()}"
 
     def _next_slot(self, anchor: float, slot: int) -> tuple[float, int]:
         """The slot after `slot`, or the next free one if the sample overran.
@@ -250,8 +267,14 @@ class Recorder:
             case _:
                 assert_never(command)
 
-    def _control(self, action: Action, callback: ControlCallback | None) -> None:
-        result = perform(self.gauge, action)
+    def _control(self, action: Request, callback: ControlCallback | None) -> None:
+        if action is Action.RELAYS:  # read here, so what the monitor shows is what was read last
+            self.relays = read_relays(self.gauge)
+            result = ControlResult(action, self.relays.ok, self.relays.text())
+        else:
+            result = perform(self.gauge, action)
+        if isinstance(action, RelaySetting) and self.relays is not None:
+            self.relays = self.relays.replaced(read_relay(self.gauge, action.relay))
         self._gauge_events()
         self._emit(EventKind.CONTROL, result.line())
         if callback is not None:
@@ -265,7 +288,10 @@ class Recorder:
             except queue.Empty:
                 return
             if isinstance(command, Control) and command.callback is not None:
-                command.callback(ControlResult(command.action, False, f"not sent: the run stopped ({self._stopping})"))
+                request = command.action
+                subject = request.label if isinstance(request, RelaySetting) else ""
+                action = Action.SET_RELAY if isinstance(request, RelaySetting) else request
+                command.callback(ControlResult(action, False, f"not sent: the run stopped ({self._stopping})", subject))
 
     def _note_freezes(self) -> None:
         """A `suspended` event for each stretch VIPER did not run (computer asleep, process stopped)."""

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..link.actions import Action, ControlResult
+from ..link.actions import ControlResult, Request
 
 ControlCallback = Callable[[ControlResult], None]
 
@@ -50,7 +50,7 @@ class SetInterval:
 class Control:
     """A gauge action, run between two samples; `callback` hears the result (or that it was not sent)."""
 
-    action: Action
+    action: Request  # an Action, or a RelaySetting (link/relays.py)
     callback: ControlCallback | None = None
 
 

@@ -228,15 +228,16 @@ class AsciiTable:
         return self._run(partial(self.controller.set_address_offset, offset))
 
     def _set_trip(self, match: re.Match[str], now: float) -> bytes:
-        """SL stores the number as sent (no unit conversion), as the simulator always has."""
+        """SL: the number in the selected unit (or Torr, `SimOptions.trip_points_in_unit`)."""
         relay, sign, value = match.group(1), match.group(2), float(match.group(3))
         if not fits_reply(value):
             return self.error(ErrorKind.SYNTAX)
-        return self._done(self.controller.set_trip(relay, ON_BELOW if sign == "+" else OFF_ABOVE, value))
+        torr = value / self.controller.trip_factor
+        return self._done(self.controller.set_trip(relay, ON_BELOW if sign == "+" else OFF_ABOVE, torr))
 
     def _read_trip(self, match: re.Match[str], now: float) -> bytes:
         relay, sign = match.group(1), match.group(2)
-        value = self.controller.trip_point(relay, ON_BELOW if sign == "+" else OFF_ABOVE)
+        value = self.controller.trip_point(relay, ON_BELOW if sign == "+" else OFF_ABOVE) * self.controller.trip_factor
         separator = sign if self.options.trip_reply_layout == "sign" else " "
         return self._reply(format_pressure(value, zero_with_nul=False), separator=separator)
 

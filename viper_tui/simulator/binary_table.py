@@ -94,7 +94,7 @@ class BinaryTable:
 
     def _read_relay(self, relay: str, which: int, frame: Frame, now: float) -> bytes:
         c = self.controller
-        return self._float(frame, c.trip_point(relay, which) * c.factor)
+        return self._float(frame, c.trip_point(relay, which) * c.trip_factor)
 
     @staticmethod
     def _argument(frame: Frame) -> float | None:
@@ -196,7 +196,7 @@ class BinaryTable:
         value = self._argument(frame)
         if value is None:
             return self._refused(frame)
-        return self._done(frame, self.controller.set_trip(relay, which, value / self.controller.factor))
+        return self._done(frame, self.controller.set_trip(relay, which, _decimal(value) / self.controller.trip_factor))
 
     def _calibrate(self, kind: str, channel: int, frame: Frame, now: float) -> Reply:
         """Vacuum (zero) and atmosphere (span) settings, with the limits of ASCII TZ / TS."""

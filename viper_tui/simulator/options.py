@@ -76,6 +76,11 @@ class SimOptions:
     accept_lowercase_mnemonics: bool = False  # "#01rd" answered, or SYNTX ER
     trip_reply_layout: str = "sign"  # RL+ reply "*01+4.00E-06" ("sign") or "*01 4.00E-06" ("space")
     cg_off_reply: str = "silence"  # reading a CG turned off: "silence" or "error" (?01 INVALID)
+    trip_points_in_unit: bool = True  # SL/RL and binary relay values in the selected unit (as RD), or always Torr
+
+    # Relays (PROTOCOL.md 3.3): the front panel assigns relays A and B to a convection gauge.
+    relay_a_gauge: int = 1  # CG1 (factory) or 2
+    relay_b_gauge: int = 2  # CG2 (factory) or 1
 
     # Binary-protocol facts no source pins down (PROTOCOL.md section 7).
     binary_unit_codes: tuple[int, int, int] = tuple(UNIT_CODES)  # type: ignore[assignment]  # Torr, mbar, Pa
@@ -131,6 +136,8 @@ class SimOptions:
             problems.append("cg_off_reply must be 'silence' or 'error'")
         if not 0 < len(self.firmware) <= 8 or not self.firmware.isascii():
             problems.append("firmware must be 1-8 ASCII characters")
+        if self.relay_a_gauge not in (1, 2) or self.relay_b_gauge not in (1, 2):
+            problems.append("relay_a_gauge and relay_b_gauge must be 1 or 2 (CG1 or CG2)")
         try:
             self.unit = PressureUnit(self.unit)
         except ValueError:

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass, field
 
 from ..protocol.facts import DEFAULT_UNIT, OVER_RANGE_VALUE, PressureUnit
-from .model import CG_MAX, ChamberModel, Pressures, convection_reading
+from .model import CG_MAX, CG_RESOLUTION, ChamberModel, Pressures, convection_reading
 from .options import IG_ERRORS, SimOptions
 
 OVERPRESSURE = 0x01
@@ -51,8 +51,12 @@ class Refusal(enum.Enum):
     UNSUPPORTED = "not in this firmware"  # RU/SU or RDIG* on older firmware
 
 
+RELAYS = ("", "A", "B")
+"""Relay I (on the IG; "" as in the mnemonic SL+), A and B (on a convection gauge each)."""
+
+
 def factory_trip_points() -> dict[str, list[float]]:
-    """Relay I on the IG, relays A/B on the convection gauges: [on_below, off_above]."""
+    """Relay I on the IG, relays A/B on the convection gauges: [on_below, off_above], in Torr."""
     return {"": [1.0e-6, 2.0e-6], "A": [1.0e-1, 2.0e-1], "B": [1.0e-1, 2.0e-1]}
 
 
@@ -75,7 +79,8 @@ class GaugeState:
     emission_4ma: bool = False
     filament: int = 1
     auto_on_armed: bool = False
-    trip_points: dict[str, list[float]] = field(default_factory=dict)  # relay -> [on_below, off_above]
+    trip_points: dict[str, list[float]] = field(default_factory=dict)  # relay -> [on_below, off_above], Torr
+    relay_on: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(RELAYS, False))  # energised
     cg_zero: dict[int, float] = field(default_factory=dict)  # Torr added to a CG reading
     cg_span: dict[int, float] = field(default_factory=dict)  # factor applied to a CG reading
     unl_required: bool = False
@@ -124,12 +129,45 @@ class Controller:
         if state.ig_on and chamber > state.ig_overpressure:
             state.ig_on = state.degas = False
             state.ig_error = OVERPRESSURE
-        if state.ig_auto_on is None:
-            return
-        if chamber >= state.ig_auto_on:
-            state.auto_on_armed = True
-        elif state.auto_on_armed and not state.ig_on and state.ig_error == 0:
-            state.ig_on, state.auto_on_armed = True, False
+        if state.ig_auto_on is not None:
+            if chamber >= state.ig_auto_on:
+                state.auto_on_armed = True
+            elif state.auto_on_armed and not state.ig_on and state.ig_error == 0:
+                state.ig_on, state.auto_on_armed = True, False
+        self.update_relays(now)
+
+    # ---- Relays ---------------------------------------------------------------------------------
+
+    def relay_gauge(self, relay: str) -> int:
+        """0 for the IG, 1 or 2 for the convection gauge the relay follows (front-panel assignment)."""
+        return {"": 0, "A": self.options.relay_a_gauge, "B": self.options.relay_b_gauge}[relay]
+
+    def relay_pressure(self, relay: str, now: float) -> float | None:
+        """Torr the relay compares with its trip points, noiseless (the readings' noise stream is
+        left alone); None when its gauge shows no pressure (IG off, CG off, over-range, unplugged)."""
+        channel = self.relay_gauge(relay)
+        true = self.true(now)
+        if channel == 0:
+            return true.chamber if self.state.ig_on else None
+        if channel in self.options.cg_off or (channel == 2 and self.model.scenario.cg2_unplugged):
+            return None
+        measured = (true.chamber if channel == 1 else true.foreline) * self.state.cg_span[channel]
+        measured = max(0.0, measured + self.state.cg_zero[channel])
+        if measured > CG_MAX:
+            return None
+        return 0.0 if measured < CG_RESOLUTION else measured
+
+    def update_relays(self, now: float) -> dict[str, bool]:
+        """Each relay turns on below its on-below point, off above its off-above point, and keeps
+        its state in between (the hysteresis the two points make); off without a pressure."""
+        for relay in RELAYS:
+            on_below, off_above = self.state.trip_points[relay]
+            pressure = self.relay_pressure(relay, now)
+            if pressure is None or pressure > off_above:
+                self.state.relay_on[relay] = False
+            elif pressure < on_below:
+                self.state.relay_on[relay] = True
+        return dict(self.state.relay_on)
 
     def trip(self, code: int) -> None:
         """An IG fault (0x02 EMISS, ...): the IG switches off and RS reports the cause."""
@@ -273,6 +311,11 @@ class Controller:
 
     def trip_point(self, relay: str, which: int) -> float:
         return self.state.trip_points[relay][which]
+
+    @property
+    def trip_factor(self) -> float:
+        """Multiply Torr by this for a trip point on the wire (the unit's factor, or 1: an option)."""
+        return self.factor if self.options.trip_points_in_unit else 1.0
 
     def calibrate(self, kind: str, channel: int, requested: float, now: float) -> Refusal | None:
         """Zero or span a convection gauge so it reads `requested` Torr now, within the manual's limits."""

@@ -20,11 +20,12 @@ from textual.widgets import Static
 
 from ..config import at_least
 from ..link.actions import Action, ControlResult
+from ..link.relays import RelaySetting
 from ..recording.recorder import Recorder
 from ..text import terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
                    SampleTaken, duration_text, human_size, pick_theme)
-from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
+from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
 
 __all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
            "human_size", "pick_theme"]
@@ -50,7 +51,7 @@ class ViperApp(BaseApp):
         Binding("plus", "preset(1)", "Slower", key_display="+", show=False),  # in help: the footer fits 80 columns
         Binding("minus", "preset(-1)", "Faster", key_display="-", show=False),
         WINDOW_KEY,
-        Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status"),
+        Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status, relays"),
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
@@ -149,21 +150,30 @@ class ViperApp(BaseApp):
         self.notify(f"interval {current:g} s -> {target:g} s", timeout=3)
 
     def action_gauge(self) -> None:
-        """Pick an action, confirm it (status needs no confirmation), send it between samples."""
-        def send(action: Action) -> None:
-            self.recorder.control(action, self._from_thread(ControlDone))
-            self.notify(f"{action.label}: sent to the gauge", timeout=3)
+        """Pick an action, confirm it (reads need no confirmation), send it between samples."""
+        relays = getattr(self.recorder, "relays", None)
+        relays_text = relays.text() if relays is not None else None
+
+        def send(request: Action | RelaySetting) -> None:
+            self.recorder.control(request, self._from_thread(ControlDone))
+            self.notify(f"{request.label}: sent to the gauge", timeout=3)
+
+        def confirm(request: Action | RelaySetting | None) -> None:
+            if request is not None:
+                self.push_screen(ConfirmScreen(f"Send '{request.label}' to the gauge?"),
+                                 lambda yes: send(request) if yes else None)
 
         def picked(action: Action | None) -> None:
             if action is None:
                 return
-            if action is Action.STATUS:
+            if action in (Action.STATUS, Action.RELAYS):
                 send(action)
+            elif action is Action.SET_RELAY:
+                self.push_screen(RelayScreen(relays_text), confirm)
             else:
-                self.push_screen(ConfirmScreen(f"Send '{action.label}' to the gauge?"),
-                                 lambda yes: send(action) if yes else None)
+                confirm(action)
 
-        self.push_screen(GaugeScreen(), picked)
+        self.push_screen(GaugeScreen(relays_text), picked)
 
     def on_control_done(self, message: ControlDone) -> None:
         result = message.result

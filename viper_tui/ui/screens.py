@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from ..events import EVENT_TEXT_BYTES
 from ..link.actions import Action
+from ..link.relays import SETTING_WORDS, RelaySetting, parse_setting
 from ..text import terminal_safe
 
 from ..config import MAX_INTERVAL, interval_allowed
@@ -134,17 +135,69 @@ class IntervalScreen(Modal[float | None]):
 
 
 class GaugeScreen(Modal[Action | None]):
-    """Pick a gauge action (IG on/off, degas, emission, filament, status); Enter picks, Escape cancels."""
+    """Pick a gauge action (IG on/off, degas, emission, filament, status, relays); Enter picks,
+    Escape cancels. `relays` is the gauge's trip points as last read, shown above the list."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, relays: str | None = None) -> None:
+        super().__init__()
+        self.relays = relays
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Gauge control: pick an action (Enter), Escape cancels")
+            yield Static(terminal_safe(self.relays or "gauge relays: not read (pick 'relay trip points')"),
+                         id="gauge-relays", markup=False)
             yield OptionList(*(Option(action.label, id=action.value) for action in Action))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(Action(event.option.id))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RelaySettingValidator(Validator):
+    """`A on-below 4e2`: the words `viper gauge ... set-relay` takes."""
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_setting(value.split())
+        except ValueError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+class RelayScreen(Modal[RelaySetting | None]):
+    """Ask for one relay trip point to set (`A on-below 4e2`); the caller confirms and sends it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, relays: str | None = None) -> None:
+        super().__init__()
+        self.relays = relays
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Set a relay trip point: {SETTING_WORDS} (Enter, Escape cancels)")
+            yield Static(terminal_safe(self.relays or "gauge relays: not read"), markup=False)
+            yield Input(placeholder="e.g. A on-below 4e2", validators=[RelaySettingValidator()], id="relay")
+            yield Static("", id="relay-error", classes="error", markup=False)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        message = "" if result is None or result.is_valid or not event.value else "; ".join(
+            result.failure_descriptions)
+        self.query_one("#relay-error", Static).update(message)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            setting = parse_setting(event.value.split())
+        except ValueError as exc:
+            self.query_one("#relay-error", Static).update(str(exc))
+            return
+        self.dismiss(setting)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -188,7 +241,8 @@ HELP = """\
   [b]i[/b]        change the sampling interval (from the next slot)
   [b]+ / -[/b]    next / previous preset interval (0.5 1 2 5 10 30 60 300 s)
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
-  [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status
+  [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status,
+           the gauge's relay trip points (read, set one)
            (asks first; each action is an event in the file)
   [b]s[/b]        save a screenshot (SVG) next to the data file
   [b]ctrl+p[/b]   command palette
