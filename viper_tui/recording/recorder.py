@@ -6,9 +6,13 @@ per sample). A sample that overruns its slot skips to the next free slot and say
 
 The recorder knows nothing of any user interface. Front ends subscribe to samples and events
 (callbacks run in the recorder's thread; a UI must hand them over to its own thread) and command
-it through thread-safe methods: pause, resume, mark, set_interval, control, stop. A gauge control
-action runs in the recorder's thread between two samples, so it never collides with a read on the
-bus; its outcome is an event in the file and goes to the caller's callback.
+it through thread-safe methods: pause, resume, mark, set_interval, control, acknowledge, stop. A
+gauge control action runs in the recorder's thread between two samples, so it never collides with
+a read on the bus; its outcome is an event in the file and goes to the caller's callback.
+
+Alarms (alarms/watch.py) are evaluated on every sample, paused ones too, after it is stored;
+each transition is written as an `alarm` event before its command or notification is handed to
+the alarms' own workers, whose outcomes come back through the command queue as events.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..alarms.engine import Change
+from ..alarms.watch import Watch
 from ..events import Event, EventKind, event_text
 from ..link.actions import Action, ControlResult, perform
 from ..link.client import GaugeClient
@@ -57,6 +63,7 @@ class Recorder:
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         freeze_watch: FreezeWatch | None = None,
+        alarms: Watch | None = None,
     ) -> None:
         self.gauge = gauge
         self.store = store
@@ -76,6 +83,9 @@ class Recorder:
         self._interval_changed = False
         self._freezes = freeze_watch or FreezeWatch(clock)
         self._frozen = 0.0  # seconds VIPER did not run since the last sample was due
+        self.alarms = alarms if alarms else None
+        if self.alarms is not None:
+            self.alarms.report_to(lambda text: self._commands.put(("alarm-note", text)))
 
     # ---- subscriptions and commands (any thread) ---------------------------------------------
 
@@ -104,6 +114,10 @@ class Recorder:
         If the run stops before the action's turn, the callback gets a result saying it was not sent.
         """
         self._commands.put(("control", (Action(action), callback)))
+
+    def acknowledge(self, name: str | None = None, note: str = "") -> None:
+        """Acknowledge alarm `name` (None: every raised one), with an optional note."""
+        self._commands.put(("acknowledge", (name, note)))
 
     def stop(self, reason: str = "stopped by user") -> None:
         self._commands.put(("stop", reason))
@@ -135,6 +149,7 @@ class Recorder:
                     self._stopping = f"{self.duration} recordings done"
                     break
                 anchor, slot = self._next_slot(anchor, slot)
+            self._close_alarms()
             self._emit(EventKind.STOP, self._stopping)
             self._cancel_controls()
         except StoreFailed as exc:
@@ -142,6 +157,8 @@ class Recorder:
             self._stopping = str(exc)
             self.store = None
             self._publish_event(self._event(EventKind.ERROR, str(exc)))
+            if self.alarms is not None:
+                self.alarms.close(0.0)
             self._cancel_controls()
         finally:
             self._freezes.stop()
@@ -223,6 +240,10 @@ class Recorder:
             self._emit(EventKind.MARK, arg)
         elif command == "control":
             self._control(*arg)
+        elif command == "alarm-note":
+            self._emit(EventKind.ALARM, arg)
+        elif command == "acknowledge" and self.alarms is not None:
+            self._alarm_changes(self.alarms.acknowledge(arg[0], arg[1], self._wallclock()))
         elif command == "interval" and arg != self.interval:
             self._emit(EventKind.INTERVAL, f"{self.interval:g} s -> {arg:g} s")
             self.interval = arg
@@ -278,6 +299,33 @@ class Recorder:
                 counts[reading.status] += 1
         for listener in self._sample_listeners:
             listener(sample)
+        if self.alarms is not None:
+            self._alarm_changes(self.alarms.evaluate(sample))
+
+    def _alarm_changes(self, changes: list[Change]) -> None:
+        """Each alarm transition in the file first, then to the alarms' action workers."""
+        assert self.alarms is not None
+        for change in changes:
+            self._emit(EventKind.ALARM, change.text)
+            self.alarms.dispatch(change)
+
+    def _close_alarms(self) -> None:
+        """Let alarm actions finish (a few seconds at most) and record their outcomes."""
+        if self.alarms is None:
+            return
+        self.alarms.close()
+        others = []
+        while True:
+            try:
+                command, arg = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            if command == "alarm-note":
+                self._emit(EventKind.ALARM, arg)
+            else:
+                others.append((command, arg))
+        for item in others:
+            self._commands.put(item)
 
     # ---- events ------------------------------------------------------------------------------
 
