@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..events import Event, EventKind
 from . import texts
 from .engine import State
+from .episodes import transition_of
 
 _VALUE = re.compile(r" raised: \S+ (?:rising )?([-+0-9.eE]+)")
 
@@ -35,10 +36,9 @@ def last_states(events: Iterable[Event], names: Iterable[str]) -> dict[str, Resu
     for event in events:
         if EventKind(event.kind) is not EventKind.ALARM:
             continue
-        name, _, rest = event.text.partition(" ")
+        name, transition = transition_of(event.text)
         resumed = found.get(name)
-        transition = rest.split(":", 1)[0].split(" ", 1)[0]
-        if resumed is None or transition not in texts.TRANSITIONS:
+        if resumed is None or not transition:
             continue
         if transition == texts.RAISED:
             match = _VALUE.search(event.text)

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 from ..events import Event
 from ..readings import CHANNELS, Sample
+from ..text import iso_utc
 from .actions import Actions, Report
 from .engine import AlarmEngine, Change, Snapshot, State
 from .restore import last_states
@@ -52,6 +53,7 @@ class Watch:
         self._actions = Actions(self._relay, unit_name) if actions and self.engines else None
         self._started: float | None = None
         self.held_back = 0  # actions not run during the start-up grace
+        self._resumed: list[str] = []
 
     def __bool__(self) -> bool:
         return bool(self.engines)
@@ -72,6 +74,15 @@ class Watch:
             for engine in self.engines:
                 r = found[engine.spec.name]
                 engine.resume(r.state, r.since, r.peak, r.active)
+                if r.state is not State.NORMAL:
+                    since = f" since {iso_utc(r.since)}" if r.since is not None else ""
+                    how = "not acknowledged" if r.state is State.RAISED else "acknowledged"
+                    self._resumed.append(f"{engine.spec.name} still raised{since}, {how} (as the file left it)")
+
+    def take_resumed(self) -> list[str]:
+        """Once, at the start of the run: a line per alarm restore() found raised (for the file and the console)."""
+        notes, self._resumed = self._resumed, []
+        return notes
 
     def evaluate(self, sample: Sample) -> list[Change]:
         if self._started is None:

@@ -132,6 +132,8 @@ class Recorder:
         try:
             self._emit(EventKind.START, f"{self.gauge.port}, address {self.gauge.address:02X}, "
                                         f"{self.gauge.describe()}, interval {self.interval:g} s")
+            for text in self.alarms.take_resumed() if self.alarms is not None else []:
+                self._emit(EventKind.ALARM, text)
             while not self._stopping:
                 due = anchor + slot * self.interval
                 self.next_due = due
