@@ -15,6 +15,7 @@ Commands run on raised and cleared; notifications on raised, cleared and reminde
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
@@ -38,6 +39,21 @@ NOTIFY_ON = (texts.RAISED, texts.CLEARED, texts.REMINDER)
 _POLL = 0.1  # seconds between looks at a running command (for the timeout and for closing)
 
 Report = Callable[[str], None]
+
+
+class _LastProblem(logging.Handler):
+    """Apprise says why a notification failed only in its log: keep the last warning for the event
+    (and keep Apprise from printing on a terminal the monitor owns)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = record.getMessage()
+
+
+_APPRISE_LOG = _LastProblem()
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,11 @@ def send_notification(job: _Job, closing: threading.Event) -> str:
     """Apprise (the `notify` extra): every URL of the alarm, one message."""
     import apprise
 
+    log = logging.getLogger("apprise")
+    if _APPRISE_LOG not in log.handlers:
+        log.addHandler(_APPRISE_LOG)
+        log.propagate = False
+    _APPRISE_LOG.last = ""
     change, spec = job.change, job.change.spec
     sender: Any = apprise.Apprise()
     for url in spec.notify:
@@ -154,7 +175,10 @@ def send_notification(job: _Job, closing: threading.Event) -> str:
     body = change.text + (f"\nGuidance: {spec.guidance}" if spec.guidance else "")
     ok = sender.notify(title=f"VIPER {spec.severity.value} alarm: {spec.name} {change.transition}", body=body)
     urls = f"{len(spec.notify)} URL" + ("s" if len(spec.notify) > 1 else "")
-    return f"{spec.name} notify {'ok' if ok else 'failed'} ({change.transition}): {urls}"
+    if ok:
+        return f"{spec.name} notify ok ({change.transition}): {urls}"
+    why = f"; {terminal_safe(_APPRISE_LOG.last)[:120]}" if _APPRISE_LOG.last else ""
+    return f"{spec.name} notify failed ({change.transition}): {urls}{why}"
 
 
 class Actions:
