@@ -65,7 +65,8 @@ class _Job:
 class _Worker:
     """One thread taking jobs from a bounded queue; `run_job(job, closing)` returns the outcome text."""
 
-    def __init__(self, name: str, run_job: Callable[[_Job, threading.Event], str], report: Report) -> None:
+    def __init__(self, name: str, what: str, run_job: Callable[[_Job, threading.Event], str], report: Report) -> None:
+        self.what = what
         self._jobs: queue.Queue[_Job | None] = queue.Queue(QUEUE_SIZE)
         self._run_job, self._report = run_job, report
         self.closing = threading.Event()
@@ -83,9 +84,17 @@ class _Worker:
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=_POLL)
+            except queue.Empty:
+                if self.closing.is_set():
+                    return
+                continue
             if job is None:
                 return
+            if self.closing.is_set():
+                self._report(f"{job.change.spec.name} {self.what} not run ({job.change.transition}): the run stopped")
+                continue
             try:
                 outcome = self._run_job(job, self.closing)
             except Exception as exc:  # an action's failure is an event, never the end of the worker
@@ -187,8 +196,8 @@ class Actions:
     def __init__(self, report: Report, unit: str = "Torr") -> None:
         self.unit = unit
         self._report = report
-        self._commands = _Worker("viper-alarm-commands", run_command, report)
-        self._notify = _Worker("viper-alarm-notify", send_notification, report)
+        self._commands = _Worker("viper-alarm-commands", "command", run_command, report)
+        self._notify = _Worker("viper-alarm-notify", "notify", send_notification, report)
 
     def dispatch(self, change: Change) -> None:
         spec, job = change.spec, _Job(change, self.unit)
