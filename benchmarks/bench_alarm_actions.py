@@ -1,0 +1,94 @@
+"""Sample timing with no alarm, with an alarm whose command hangs 60 s, and with one whose command fails.
+
+    python benchmarks/bench_alarm_actions.py [--samples 120] [--interval 0.25]
+
+The alarm chatters on purpose (IG above the steady scenario's mean, no hysteresis), so it raises
+and clears about every other sample: each raise and clear queues a command, the hanging ones fill
+the queue and are dropped. Prints, per case, how far each sample's Timestamp is from k x interval
+(the schedule; an overrun on a loaded machine shifts every later sample, so compare the cases of
+one run, and see the overrun count) and how long the recorder spent in the alarms per sample
+(evaluate + dispatch): the cost an alarm adds to a sample, whatever its command does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from viper_tui.alarms.engine import Change
+from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure
+from viper_tui.alarms.watch import Watch
+from viper_tui.link.client import GaugeClient
+from viper_tui.link.transport import SerialTransport
+from viper_tui.readings import Sample
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import RunInfo, Store
+from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
+
+
+class TimedWatch(Watch):
+    """A Watch that times the recorder's calls into it."""
+
+    spent: list[float]
+
+    def evaluate(self, sample: Sample) -> list[Change]:
+        began = time.perf_counter()
+        changes = super().evaluate(sample)
+        self.spent.append(time.perf_counter() - began)
+        return changes
+
+    def dispatch(self, change: Change) -> None:
+        began = time.perf_counter()
+        super().dispatch(change)
+        self.spent[-1] += time.perf_counter() - began
+
+
+def run(path: Path, interval: float, samples: int, command: tuple[str, ...] | None) -> tuple[np.ndarray, list[float], int, int]:
+    server = PtyServer(SimulatedGauge(SimOptions(scenario="steady")))
+    server.start()
+    client = GaugeClient(SerialTransport(server.path, timeout=1.0, min_delay=0.05), 1)
+    client.connect()
+    info = RunInfo(start_time=time.time(), port=server.path, address="01", protocol="ascii", interval=interval,
+                   host="bench", version="bench", gauge_config="", recording_config="", simulated=True)
+    store = Store.open(path, info, fsync=True)
+    specs = () if command is None else (AlarmSpec("chatter", "IG", "above", Pressure(2.0e-7), command=command,
+                                                  timeout=120.0),)
+    watch = TimedWatch(AlarmSettings(specs, grace=0.0), client.unit, client.unit_name)
+    watch.spent = []
+    try:
+        Recorder(client, store, interval=interval, duration=samples, alarms=watch).run()
+    finally:
+        watch.close(0.0)
+        store.close()
+        client.close()
+        server.stop()
+    with h5py.File(path, "r") as f:
+        stamps, index = f["Timestamp"][:], f["Index"][:]
+        kinds = [bytes(k).decode() for k in f["events"]["kind"][:]]
+    return stamps - index * interval, watch.spent, kinds.count("alarm"), kinds.count("overrun")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=120)
+    parser.add_argument("--interval", type=float, default=0.25)
+    args = parser.parse_args()
+    cases = {"no alarm": None, "command hangs 60 s": ("sleep", "60"), "command fails": ("false",)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (name, command) in enumerate(cases.items()):
+            error, spent, alarm_events, overruns = run(Path(tmp) / f"{n}.h5", args.interval, args.samples, command)
+            late = np.abs(error) * 1000
+            work = np.array(spent or [0.0]) * 1000
+            print(f"{name:>20}: {len(error)} samples at {args.interval} s; |Timestamp - schedule| median "
+                  f"{np.median(late):.2f} ms, p99 {np.percentile(late, 99):.2f} ms, max {late.max():.2f} ms; "
+                  f"alarms per sample median {np.median(work):.3f} ms, max {work.max():.3f} ms; "
+                  f"{alarm_events} alarm events, {overruns} overruns")
+
+
+if __name__ == "__main__":
+    main()
