@@ -139,3 +139,9 @@ def test_notify_without_apprise_is_a_config_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (f"viper: {rec}: [Alarm x] notify: 'json://127.0.0.1:9/' is not a list of "
                                      "Apprise URLs (notifications need Apprise: pip install 'viper-tui[notify]')")
+
+
+def test_the_example_config_loads():
+    example = Path(__file__).resolve().parents[2] / "configs" / "recording" / "alarms.conf"
+    settings = load(example.read_text(), str(example))
+    assert [a.name for a in settings.alarms] == ["chamber-leak", "gauge-silent"] and settings.grace == 30.0
