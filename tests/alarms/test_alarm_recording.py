@@ -184,3 +184,42 @@ def test_kill_9_during_an_alarm_then_restart_resumes_the_latched_state(tmp_path,
     info = subprocess.run([*viper_command(), "info", str(h5)], capture_output=True, text=True, timeout=60)
     assert "Alarms: 1 episode (1 not cleared)" in info.stdout
     assert "  high  raised " in info.stdout and "not cleared" in info.stdout
+
+
+def test_kill_9_at_random_moments_loses_no_announced_transition(tmp_path, serve_gauge):
+    """A chattering alarm (IG about its limit, no hysteresis) raises and clears every few samples;
+    SIGKILL at a random moment, five times over one file: every line printed is in the file, and
+    each run starts from the state the last one left."""
+    import random
+
+    rng = random.Random(12)
+    server = serve_gauge(scenario="steady")  # IG 2.0E-07 with 2 % noise
+    gauge = tmp_path / "gauge.conf"
+    gauge.write_text(f"[Serial]\nport = {server.link}\naddress = 01\ntimeout = 0.5\n")
+    h5 = tmp_path / "chatter.h5"
+    rec = tmp_path / "rec.conf"
+    rec.write_text(f"[Logging]\nh5file = {h5}\ninterval = 0.2\nduration = 0\n\n"
+                   "[Alarm chatter]\nchannel = IG\nabove = 2.0e-7\n"
+                   "[Alarm sticky]\nchannel = IG\nabove = 2.0e-7\nlatch = true\n")
+    announced: list[str] = []
+    for _ in range(5):
+        proc = subprocess.Popen([*viper_command(), str(gauge), str(rec), "--headless"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        wanted = rng.randint(1, 8)  # transitions to see before the kill
+        seen = 0
+        try:
+            for line in proc.stdout:  # type: ignore[union-attr]
+                if " alarm: " in line:
+                    announced.append(line.split(" alarm: ", 1)[1].rstrip("\n"))
+                    seen += 1
+                    if seen >= wanted:
+                        time.sleep(rng.uniform(0.0, 0.3))  # somewhere between two writes
+                        break
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(DEADLINE)
+    recorded = [t for k, _, t in file_events(h5) if k == "alarm"]
+    missing = [t for t in announced if t not in recorded]
+    assert not missing
+    assert sum(t.startswith("chatter raised") for t in recorded) >= 2
+    assert sum(t.startswith("sticky raised") for t in recorded) == 1  # latched: never raised twice
