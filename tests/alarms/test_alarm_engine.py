@@ -148,6 +148,8 @@ def test_reminders_while_raised_and_unacknowledged():
     assert changes[1].text.startswith("chamber-leak reminder: raised 1 min ago, not acknowledged; IG ")
     engine.acknowledge(1200.0)
     assert feed(engine, [LIMIT * 2] * 200, t0=1201.0) == []
+    latched = AlarmEngine(spec(repeat=60.0, latch=True))  # back inside but not acknowledged: still reminded
+    assert kinds(feed(latched, [LIMIT * 2] + [LIMIT / 2] * 130)) == ["raised", "returned", "reminder", "reminder"]
 
 
 def test_restore_resumes_a_latched_unacknowledged_alarm():

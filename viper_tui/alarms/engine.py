@@ -156,8 +156,8 @@ class AlarmEngine:
             return [self._change(texts.RAISED, now, self._raised_text(reading, measure), measure)]
         self._track_peak(measure)
         if inside and self.state is State.RAISED and self.spec.latch:
-            if self.returned_told:
-                return []
+            if self.returned_told:  # still unacknowledged: reminders go on
+                return self._remind(reading, measure, now)
             self.returned_told = True
             return [self._change(texts.RETURNED, now, f"{self.spec.name} returned: "
                                  f"{self._now_text(reading, measure)}, inside again; latched until acknowledged",
