@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -184,6 +185,12 @@ def test_kill_9_during_an_alarm_then_restart_resumes_the_latched_state(tmp_path,
     info = subprocess.run([*viper_command(), "info", str(h5)], capture_output=True, text=True, timeout=60)
     assert "Alarms: 1 episode (1 not cleared)" in info.stdout
     assert "  high  raised " in info.stdout and "not cleared" in info.stdout
+    as_json = subprocess.run([*viper_command(), "info", str(h5), "--json"], capture_output=True, text=True, timeout=60)
+    episodes = json.loads(as_json.stdout)["alarm_episodes"]
+    assert [(e["name"], e["cleared"]) for e in episodes] == [("high", None)]
+    export = subprocess.run([*viper_command(), "export", str(h5), "--events"], capture_output=True, text=True,
+                            timeout=60)
+    assert export.returncode == 0 and ",alarm,high raised: IG " in export.stdout
 
 
 def test_kill_9_at_random_moments_loses_no_announced_transition(tmp_path, serve_gauge):
