@@ -159,8 +159,10 @@ def test_restore_resumes_a_latched_unacknowledged_alarm():
     events = [ev("chamber-leak raised: IG 6.2E-06 Torr above 5.0E-06", 100.0),
               ev("chamber-leak command ok (raised)", 101.0),
               ev("chamber-leak returned: IG 4.0E-06 Torr, inside again; latched until acknowledged", 150.0),
-              ev("other raised: CG1 OVER", 160.0), ev("other cleared: CG1 OK; lasted 2.00 s", 162.0)]
-    found = last_states(events, ["chamber-leak", "other", "never"])
+              ev("other raised: CG1 OVER", 160.0), ev("other cleared: CG1 OK; lasted 2.00 s", 162.0),
+              ev("state raised: IG ERROR", 170.0), ev("vent raised: IG rising 1.20 decades/min, above 0.50", 171.0)]
+    found = last_states(events, ["chamber-leak", "other", "never", "state", "vent"])
+    assert math.isnan(found["state"].peak) and found["vent"].peak == 1.2
     assert found["chamber-leak"].state is State.RAISED and not found["chamber-leak"].active
     assert found["chamber-leak"].since == 100.0 and found["chamber-leak"].peak == 6.2e-6
     assert found["other"].state is State.NORMAL and found["never"].state is State.NORMAL
@@ -203,4 +205,4 @@ def test_start_up_grace_records_but_does_not_act(tmp_path):
         assert watch.held_back == 1
     finally:
         watch.close()
-    assert notes == [] and not marker.exists()
+    assert notes == ["chamber-leak actions held back (raised): start-up grace of 30 s"] and not marker.exists()

@@ -19,7 +19,7 @@ from . import texts
 from .engine import State
 from .episodes import transition_of
 
-_VALUE = re.compile(r" raised: \S+ (?:rising )?([-+0-9.eE]+)")
+_VALUE = re.compile(r" raised: \S+ (?:rising )?([-+]?[0-9][0-9.]*(?:[eE][-+]?[0-9]+)?)[ ,]")
 
 
 @dataclass

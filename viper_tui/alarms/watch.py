@@ -15,7 +15,8 @@ For a front end (any thread; the monitor's alarm badge and list):
   * acknowledging goes through ``recorder.acknowledge(name or None for all, note)``; the
     recorder's `alarm` events say when anything changed.
 Start-up grace: for `[Logging] alarm_grace` seconds after the first sample (default: each
-alarm's own delay) transitions are recorded but their commands and notifications are not run.
+alarm's own delay) transitions are recorded but their commands and notifications are not run
+(an event says so: `chamber-leak actions held back (cleared): start-up grace of 30 s`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from ..events import Event
 from ..readings import CHANNELS, Sample
 from ..text import iso_utc
-from .actions import Actions, Report
+from .actions import COMMAND_ON, NOTIFY_ON, Actions, Report
 from .engine import AlarmEngine, Change, Snapshot, State
 from .restore import last_states
 from .settings import AlarmSettings, Severity
@@ -108,9 +109,14 @@ class Watch:
         if self._actions is None:
             return
         started = change.time if self._started is None else self._started
-        if change.time - started < self.settings.grace_of(change.spec):
-            if change.spec.command or change.spec.notify:
+        grace = self.settings.grace_of(change.spec)
+        if change.time - started < grace:
+            acts = (change.spec.command and change.transition in COMMAND_ON) or (
+                change.spec.notify and change.transition in NOTIFY_ON)
+            if acts:
                 self.held_back += 1
+                self._report(f"{change.spec.name} actions held back ({change.transition}): start-up grace "
+                             f"of {grace:g} s")
             return
         self._actions.dispatch(change)
 
