@@ -7,7 +7,8 @@ and clears about every other sample: each raise and clear queues a command, the 
 the queue and are dropped. Prints, per case, how late each sample started after its slot (Timestamp
 modulo the interval: an overrun on a loaded machine moves the sample to a later slot, counted
 apart) and how long the recorder spent in the alarms per sample
-(evaluate + dispatch): the cost an alarm adds to a sample, whatever its command does.
+(evaluate + dispatch): the cost an alarm adds to a sample, whatever its command does. Last, how
+long a raise takes to reach a json:// webhook on 127.0.0.1 through Apprise.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure
 from viper_tui.alarms.watch import Watch
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
-from viper_tui.readings import Sample
+from viper_tui.readings import Reading, Sample
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import RunInfo, Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
@@ -73,6 +74,46 @@ def run(path: Path, interval: float, samples: int, command: tuple[str, ...] | No
     return stamps - index * interval, watch.spent, kinds.count("alarm"), kinds.count("overrun")
 
 
+def webhook_latency(raises: int) -> list[float]:
+    """Seconds from dispatching a raise to a json:// webhook on 127.0.0.1 receiving it (Apprise)."""
+    import queue
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: queue.Queue[float] = queue.Queue()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            got.put(time.perf_counter())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"json://127.0.0.1:{server.server_address[1]}/bench"
+    watch = Watch(AlarmSettings((AlarmSpec("hook", "IG", "above", Pressure(1e-6), notify=(url,)),), grace=0.0))
+    latencies = []
+    try:
+        for k in range(raises):
+            for value in (1e-5, 1e-7):  # raise, then clear (its notification is waited for too)
+                reading = Reading.ok(value)
+                changes = watch.evaluate(Sample(k, 0.0, 1000.0 + 2 * k + (value < 1e-6), (reading,) * 3))
+                sent = time.perf_counter()
+                for change in changes:
+                    watch.dispatch(change)
+                arrived = got.get(timeout=30)
+                if value > 1e-6:
+                    latencies.append(arrived - sent)
+    finally:
+        watch.close()
+        server.shutdown()
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=120)
@@ -88,6 +129,13 @@ def main() -> None:
                   f"{np.median(late):.2f} ms, p99 {np.percentile(late, 99):.2f} ms, max {late.max():.2f} ms; "
                   f"alarms per sample median {np.median(work):.3f} ms, max {work.max():.3f} ms; "
                   f"{alarm_events} alarm events, {overruns} overruns")
+    try:
+        latencies = webhook_latency(5)
+    except ImportError:
+        print("webhook: Apprise not installed (pip install 'viper-tui[notify]')")
+        return
+    print(f"webhook json://127.0.0.1: raise received {', '.join(f'{x * 1000:.0f}' for x in latencies)} ms "
+          "after dispatch (the first includes importing Apprise)")
 
 
 if __name__ == "__main__":
