@@ -10,7 +10,7 @@ import pytest
 
 from conftest import viper_command
 
-from viper_tui.alarms.settings import Pressure, Severity, load_alarms, parse_text
+from viper_tui.alarms.settings import Pressure, Severity, load_alarms, parse_pressure, parse_text
 from viper_tui.config import ConfigError
 
 GOOD = """[Logging]
@@ -49,6 +49,13 @@ rate_above = 0.5
 
 def load(text: str, source: str = "rec.conf"):
     return load_alarms(parse_text(text, source), source)
+
+
+@pytest.mark.parametrize("raw, pressure", [("5e-6", Pressure(5e-6)), ("5e-6 mbar", Pressure(5e-6, "MBAR")),
+                                           ("5E-6mbar", Pressure(5e-6, "MBAR")), ("0.1 Pa", Pressure(0.1, "PASCAL")),
+                                           ("1e-3 torr", Pressure(1e-3, "TORR"))])
+def test_pressures_with_and_without_a_unit(raw, pressure):
+    assert parse_pressure(raw) == pressure
 
 
 def test_every_key_is_read():

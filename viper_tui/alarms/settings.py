@@ -49,6 +49,7 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds a `command` may run before it is killed (`timeout =` changes it)."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 _DURATION = re.compile(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|sec|min|h)?")
+_PRESSURE = re.compile(r"([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)")
 _SECONDS = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
 
 
@@ -134,7 +135,10 @@ class AlarmSettings:
 
 
 def parse_pressure(raw: str) -> Pressure:
-    number, _, unit = raw.partition(" ")
+    match = _PRESSURE.fullmatch(raw.strip())
+    if not match:
+        raise ValueError("a number, optionally with Torr, mbar or Pa")
+    number, unit = match.groups()
     value = float(number)
     if not value == value or value in (float("inf"), float("-inf")):
         raise ValueError("not finite")
