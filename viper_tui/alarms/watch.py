@@ -12,6 +12,8 @@ For a front end (any thread; the monitor's alarm badge and list):
   * ``watch.channel_severity()``: per channel, the worst severity of its raised or acknowledged
     alarms ("major", "minor") or None;
   * ``watch.unacknowledged()``: names raised and not acknowledged;
+  * ``watch.settings.alarms``: the AlarmSpecs (channel, condition, limit, severity, guidance), to
+    show VIPER's own limits (``spec.limit_value(unit)``) beside the gauge's relay trip points;
   * acknowledging goes through ``recorder.acknowledge(name or None for all, note)``; the
     recorder's `alarm` events say when anything changed.
 Start-up grace: for `[Logging] alarm_grace` seconds after the first sample (default: each
