@@ -37,6 +37,7 @@
         ps.hypothesis
         ps.pytest-asyncio
         ps.import-linter
+        ps.apprise # also the `notify` extra ([Alarm NAME] notify =)
       ];
 
       # Built from PyPI wheels where nixpkgs lacks the version pyproject.toml needs. The hashes are

@@ -321,6 +321,10 @@ def load_serial(path: str | os.PathLike[str]) -> SerialConfig:
     return config
 
 
+LOGGING_KEYS_OWNED_ELSEWHERE = ("alarm_grace",)
+"""[Logging] keys another room reads and checks itself (alarms/settings.py), not unknown here."""
+
+
 def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = None) -> LoggingConfig:
     source, text, s, parser = _read(path, "Logging")
     d = LoggingConfig()
@@ -337,7 +341,8 @@ def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = Non
         source=source,
         text=text,
     )
-    config = replace(config, unknown=unknown_keys(source, parser, {s.name: s.read}))
+    read = set(s.read) | set(LOGGING_KEYS_OWNED_ELSEWHERE)
+    config = replace(config, unknown=unknown_keys(source, parser, {s.name: read}))
     check_interval(config.interval, serial or SerialConfig(), lambda p: s.error("interval", p))
     return config
 

@@ -44,6 +44,7 @@ class EventKind(str, enum.Enum):
     RECOVERY = "recovery"  # the store repaired what a crash left (partial rows completed)
     CONTROL = "control"  # a command sent to the gauge (IG on/off, degas, ...)
     SUSPENDED = "suspended"  # VIPER did not run: computer suspended or process stopped (text: which, how long)
+    ALARM = "alarm"  # an alarm's transition or an action's outcome (text: the alarm's name first; alarms/texts.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import __version__
+from ..alarms.settings import AlarmSettings, load_alarms, parse_text
+from ..alarms.watch import Watch
 from ..config import (ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
+from ..events import EventKind
 from ..link.client import BACKOFF_MAX
 from ..link.opening import PortError, detected_serial, open_gauge
 from ..protocol.facts import PressureUnit, WireFormat
@@ -126,6 +129,13 @@ def simulated_port(args: argparse.Namespace, serial: SerialConfig) -> Iterator[s
                                        protocol=fmt, baudrate=serial.baudrate))
     with PtyServer(device) as server:
         yield server.path
+
+
+def load_alarm_settings(logging: LoggingConfig) -> AlarmSettings:
+    """The recording config's `[Alarm NAME]` sections (none without a recording config)."""
+    if not logging.text:
+        return AlarmSettings()
+    return load_alarms(parse_text(logging.text, logging.source), logging.source)
 
 
 def setting(flag_value: str | None, logging: LoggingConfig, key: str, flag: str) -> str:
@@ -269,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             serial, logging = load_configs(args)
             check_unknown(serial.unknown + logging.unknown, args.strict or logging.strict)
             check_config_utf8(serial, logging)
+            alarm_settings = load_alarm_settings(logging)
             if logging.store_data and logging.h5file and (problem := h5file_problem(logging.h5file)):
                 raise ConfigError(f"{setting(args.h5, logging, 'h5file', 'h5')}: {problem}")
             if args.simulate:
@@ -283,8 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             if logging.store_data:
                 store = open_store(serial, logging, args.simulate, gauge.unit)
                 stack.callback(store.close)
+            watch = Watch(alarm_settings, gauge.unit, gauge.unit_name)
+            stack.callback(watch.close, 0.0)
+            if store is not None and watch:
+                watch.restore(store.events(EventKind.ALARM))
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration,
-                                read_relays=True)
+                                read_relays=True, alarms=watch)
             watchdog = start_watchdog(recorder, serial, logging, store is not None)
             if watchdog is not None:
                 stack.callback(watchdog.close)

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from ..alarms.episodes import episodes
 from ..events import EventKind
 from ..readings import CHANNELS
 from .recorded import EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord
@@ -284,13 +285,16 @@ def analyse(path: str | os.PathLike[str], *, all_gaps: bool = False,
             listed = rf.events(max(0, rf.event_count - LISTED_EVENTS))
         recovery: list[EventRecord] = []
         stops: dict[int, str] = {}
-        if kinds.get(EventKind.STOP.value) or kinds.get(EventKind.RECOVERY.value):
+        alarm_events: list[tuple[float, str]] = []
+        if any(kinds.get(k.value) for k in (EventKind.STOP, EventKind.RECOVERY, EventKind.ALARM)):
             for a in range(0, rf.event_count, 4096):
                 for e in rf.events(a, a + 4096):
                     if e.kind == EventKind.STOP.value:
                         stops[e.run] = e.text
                     elif e.kind == EventKind.RECOVERY.value:
                         recovery.append(e)
+                    elif e.kind == EventKind.ALARM.value:
+                        alarm_events.append((e.time, e.text))
 
     live = holder is not None and holder.exclusive
     runs: list[RunReport] = []
@@ -315,7 +319,7 @@ def analyse(path: str | os.PathLike[str], *, all_gaps: bool = False,
         rows=rf.rows, lengths=dict(rf.lengths), event_count=rf.event_count, runs=runs,
         gaps=scanner.gaps(), gap_count=scanner.gap_count, gap_causes=scanner.causes,
         gap_cause_seconds=scanner.cause_seconds, event_kinds=kinds, events=listed,
-        health=health)
+        health=health, alarms=episodes(alarm_events))
 
 
 def _health(rf: RecordedFile, holder: LockHolder | None, runs: list[RunReport],

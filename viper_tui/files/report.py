@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..alarms.episodes import Episode
 from ..readings import CHANNELS, Status
 from ..text import duration, iso_utc, plural, size_text, terminal_safe
 from .recorded import EventRecord, LockHolder, RunRecord, status_name
@@ -165,6 +166,7 @@ class FileReport:
     event_kinds: Counter[str]
     events: list[EventRecord]  # listed events
     health: Health
+    alarms: list[Episode] = field(default_factory=list)  # every alarm episode, in the order raised
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +183,7 @@ class FileReport:
                         "elapsed": _num(e.elapsed),
                         "run": e.run, "index": e.index, "kind": e.kind, "text": e.text}
                        for e in self.events],
+            "alarm_episodes": [a.as_dict() for a in self.alarms],
         }
 
 
@@ -256,6 +259,26 @@ def _event_line(e: EventRecord) -> str:
     return f"  {iso(e.time)}  run {e.run}  before sample {e.index}  {e.kind}: {e.text}"
 
 
+def _alarm_lines(episodes: list[Episode]) -> list[str]:
+    """`Alarms: 2 episodes (1 still raised)` and one line per episode."""
+    still = sum(1 for a in episodes if a.cleared is None)
+    lines = [f"Alarms: {plural(len(episodes), 'episode')}" + (f" ({still} not cleared)" if still else "")]
+    for a in episodes:
+        parts = [f"  {a.name}  raised {iso(a.raised)}  {a.raised_text}"]
+        if a.acknowledged is not None:
+            who = f" by {a.acknowledged_by}" if a.acknowledged_by else ""
+            parts.append(f"acknowledged {iso(a.acknowledged)}{who}" + (f" ({a.note})" if a.note else ""))
+        if a.cleared is not None:
+            parts.append(f"cleared {iso(a.cleared)}" + (f", peak {a.peak}" if a.peak else "")
+                         + f", lasted {duration(a.seconds)}")
+        else:
+            parts.append("not cleared")
+        if a.reminders:
+            parts.append(plural(a.reminders, "reminder"))
+        lines.append("; ".join(parts))
+    return lines
+
+
 def render(report: FileReport, *, all_gaps: bool, all_events: bool) -> str:
     r = report
     lines = [f"File:    {r.path}", f"Size:    {size_text(r.size)}"]
@@ -297,6 +320,9 @@ def render(report: FileReport, *, all_gaps: bool, all_events: bool) -> str:
     else:
         lines.append("Gaps: none")
     lines.append("")
+    if r.alarms:
+        lines.extend(_alarm_lines(r.alarms))
+        lines.append("")
     if r.event_count:
         kinds = _counts_text(r.event_kinds)
         shown = "all listed" if all_events or len(r.events) == r.event_count else (

@@ -6,9 +6,13 @@ per sample). A sample that overruns its slot skips to the next free slot and say
 
 The recorder knows nothing of any user interface. Front ends subscribe to samples and events
 (callbacks run in the recorder's thread; a UI must hand them over to its own thread) and command
-it through thread-safe methods: pause, resume, mark, set_interval, control, stop. A gauge control
-action runs in the recorder's thread between two samples, so it never collides with a read on the
-bus; its outcome is an event in the file and goes to the caller's callback.
+it through thread-safe methods: pause, resume, mark, set_interval, control, acknowledge, stop. A
+gauge control action runs in the recorder's thread between two samples, so it never collides with
+a read on the bus; its outcome is an event in the file and goes to the caller's callback.
+
+Alarms (alarms/watch.py) are evaluated on every sample, paused ones too, after it is stored;
+each transition is written as an `alarm` event before its command or notification is handed to
+the alarms' own workers, whose outcomes come back through the command queue as events.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol, assert_never
 
+from ..alarms.engine import Change
+from ..alarms.watch import Watch
 from ..events import Event, EventKind, event_text
 from ..link.actions import Action, ControlResult, Request, perform
 from ..link.client import GaugeClient
@@ -26,7 +32,8 @@ from ..link.relays import RelayReport, RelaySetting, read_relay, read_relays
 from ..readings import Sample
 from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
-from .recorder_commands import Command, Control, ControlCallback, Mark, Pause, Resume, SetInterval, Stop, TogglePause, Wake
+from .recorder_commands import (Acknowledge, AlarmNote, Command, Control, ControlCallback, Mark, Pause, Resume,
+                                SetInterval, Stop, TogglePause, Wake)
 
 LATE_TOLERANCE = 0.1
 """A slot counts as missed when the sample would start more than this fraction of an interval late."""
@@ -57,6 +64,7 @@ class Recorder:
         wallclock: Callable[[], float] = time.time,
         freeze_watch: FreezeWatch | None = None,
         read_relays: bool = False,
+        alarms: Watch | None = None,
     ) -> None:
         """`read_relays`: read the gauge's relay trip points before the first sample, for the start
         event and `relays` (a few commands; off by default so a test's bus holds only samples)."""
@@ -80,6 +88,9 @@ class Recorder:
         self._frozen = 0.0  # seconds VIPER did not run since the last sample was due
         self._read_relays = read_relays
         self.relays: RelayReport | None = None  # the gauge's trip points, as read at start
+        self.alarms = alarms if alarms else None
+        if self.alarms is not None:
+            self.alarms.report_to(lambda text: self.send(AlarmNote(text)))
 
     # ---- subscriptions and commands (any thread) ---------------------------------------------
 
@@ -125,6 +136,10 @@ class Recorder:
         request = action if isinstance(action, RelaySetting) else Action(action)
         self.send(Control(request, callback))
 
+    def acknowledge(self, name: str | None = None, note: str = "") -> None:
+        """Acknowledge alarm `name` (None: every raised one), with an optional note."""
+        self.send(Acknowledge(name, note))
+
     def stop(self, reason: str = "stopped by user", failed: bool = False) -> None:
         """`failed`: the run ends because the front end crashed; the summary says it failed."""
         self.send(Stop(reason, failed))
@@ -140,6 +155,8 @@ class Recorder:
         try:
             self._emit(EventKind.START, f"{self.gauge.port}, address {self.gauge.address:02X}, "
                                         f"{self.gauge.describe()}, interval {self.interval:g} s{relays}")
+            for text in self.alarms.take_resumed() if self.alarms is not None else []:
+                self._emit(EventKind.ALARM, text)
             while not self._stopping:
                 due = anchor + slot * self.interval
                 self.next_due = due
@@ -157,6 +174,7 @@ class Recorder:
                     self._stopping = f"{self.duration} recordings done"
                     break
                 anchor, slot = self._next_slot(anchor, slot)
+            self._close_alarms()
             self._emit(EventKind.STOP, self._stopping)
             self._cancel_controls()
         except StoreFailed as exc:
@@ -164,6 +182,8 @@ class Recorder:
             self._stopping = str(exc)
             self.store = None
             self._publish_event(self._event(EventKind.ERROR, str(exc)))
+            if self.alarms is not None:
+                self.alarms.close(0.0)
             self._cancel_controls()
         finally:
             self._freezes.stop()
@@ -259,6 +279,11 @@ class Recorder:
                 self._emit(EventKind.MARK, text)
             case Control(action, callback):
                 self._control(action, callback)
+            case AlarmNote(text):
+                self._emit(EventKind.ALARM, text)
+            case Acknowledge(name, note):
+                if self.alarms is not None:
+                    self._alarm_changes(self.alarms.acknowledge(name, note, self._wallclock()))
             case SetInterval(seconds):
                 if seconds != self.interval:
                     self._emit(EventKind.INTERVAL, f"{self.interval:g} s -> {seconds:g} s")
@@ -326,6 +351,33 @@ class Recorder:
                 counts[reading.status] += 1
         for listener in self._sample_listeners:
             listener(sample)
+        if self.alarms is not None:
+            self._alarm_changes(self.alarms.evaluate(sample))
+
+    def _alarm_changes(self, changes: list[Change]) -> None:
+        """Each alarm transition in the file first, then to the alarms' action workers."""
+        assert self.alarms is not None
+        for change in changes:
+            self._emit(EventKind.ALARM, change.text)
+            self.alarms.dispatch(change)
+
+    def _close_alarms(self) -> None:
+        """Let alarm actions finish (a few seconds at most) and record their outcomes."""
+        if self.alarms is None:
+            return
+        self.alarms.close()
+        others: list[Command] = []
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(command, AlarmNote):
+                self._emit(EventKind.ALARM, command.text)
+            else:
+                others.append(command)
+        for item in others:
+            self._commands.put(item)
 
     # ---- events ------------------------------------------------------------------------------
 

@@ -55,6 +55,21 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Acknowledge:
+    """Acknowledge alarm `name` (None: every raised one), with an optional note."""
+
+    name: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AlarmNote:
+    """An alarm action's outcome (ok, exit code, timeout), from the alarms' workers, for the file."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Stop:
     """End the run; `reason` goes into the stop event and the summary."""
 
@@ -62,7 +77,7 @@ class Stop:
     failed: bool = False  # the front end crashed: the summary and the exit code say it failed
 
 
-Command = Pause | Resume | TogglePause | Mark | SetInterval | Control | Stop
+Command = Pause | Resume | TogglePause | Mark | SetInterval | Control | Acknowledge | AlarmNote | Stop
 
 
 class Wake(enum.Enum):

@@ -416,6 +416,16 @@ class Store:
             except (OSError, RuntimeError) as exc:
                 raise self._fail(exc) from None
 
+    def events(self, kind: EventKind) -> list[Event]:
+        """The file's events of one kind, all runs, in file order (the alarms restore from these)."""
+        with self._mutex:
+            self._check_open()
+            table = self._events[:] if self._events is not None else []
+        wanted = kind.value.encode()
+        return [Event(kind, bytes(row["text"]).rstrip(b"\0").decode("utf-8", "replace"), int(row["index"]),
+                      float(row["time"]), float(row["elapsed"]))
+                for row in table if bytes(row["kind"]).rstrip(b"\0") == wanted]
+
     # -- the file's path during a run --
 
     def _check_path(self) -> None:
