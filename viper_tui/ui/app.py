@@ -16,13 +16,13 @@ from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
 
 from ..link.actions import Action, ControlResult
 from ..recording.recorder import Recorder
 from ..text import terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded, SampleTaken,
                    duration_text, human_size, pick_theme)
+from .badges import BadgeBar
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 
 __all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
@@ -95,19 +95,21 @@ class ViperApp(BaseApp):
     def _update_badges(self) -> None:
         badges = []
         if self.summary is not None:
-            badges.append(("STOPPED", "badge-stopped"))
+            badges.append(("stopped", "STOPPED"))
         elif not self.store_data:
-            badges.append(("NOT STORING", "badge-paused"))
+            badges.append(("not-storing", "NOT STORING"))
         elif self.recorder.paused:
-            badges.append(("PAUSED", "badge-paused"))
+            badges.append(("paused", "PAUSED"))
         else:
-            badges.append(("RECORDING", "badge-recording"))
+            badges.append(("recording", "RECORDING"))
         if self.info.simulated:
-            badges.append(("SIMULATED", "badge-simulated"))
+            badges.append(("simulated", "SIMULATED"))
         if self.disconnected:
-            badges.append(("DISCONNECTED", "badge-disconnected"))
-        markup = "  ".join(f"[{cls}] {text} [/]" for text, cls in badges)
-        self.query_one("#badges", Static).update(f"[b]VIPER[/b]  {markup}")
+            badges.append(("disconnected", "DISCONNECTED"))
+        self.query_one(BadgeBar).show(badges)
+
+    def sample_interval(self) -> float:
+        return self.recorder.interval
 
     # ---- recording keys and gauge control ---------------------------------------------------
 
