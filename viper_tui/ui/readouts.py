@@ -99,23 +99,30 @@ def trend_forms(slope: float | None) -> list[str]:
     if abs(slope) < TREND_STEADY:
         return ["steady", "="]
     arrow = "▲" if slope > 0 else "▼"
-    return [f"{arrow} {slope:+.2f} dec/min", f"{arrow}{slope:+.2f}/min", arrow]
+    return [f"{arrow} {slope:+.2f} dec/min", f"{arrow}{slope:+.2f}/min", f"{arrow}{slope:+.1f}/min", arrow]
 
 
 ZERO_NOTE = ["below range, not charted", "below range", "< range"]
 """A convection gauge reads exactly 0 below its range: a true reading, but log scales have no 0."""
 
 
-def fit(parts: list[list[str]], width: int, sep: str = "  ") -> str:
-    """The parts that fit in `width`, in priority order, each in its longest form that fits."""
-    line = ""
-    for forms in parts:
-        for form in forms:
-            candidate = f"{line}{sep}{form}" if line else form
-            if len(candidate) <= width:
-                line = candidate
-                break
-    return line
+def fit(parts: list[list[str]], width: int) -> str:
+    """The parts that fit in `width`, in priority order, each in its longest form that fits.
+
+    Parts are two spaces apart, or one where that keeps more of them (a narrow readout).
+    """
+    best, kept = "", -1
+    for sep in ("  ", " "):
+        line, content = "", 0
+        for forms in parts:
+            for form in forms:
+                candidate = f"{line}{sep}{form}" if line else form
+                if len(candidate) <= width:
+                    line, content = candidate, content + len(form)
+                    break
+        if content > kept:
+            best, kept = line, content
+    return best
 
 
 class Readout(Vertical):
