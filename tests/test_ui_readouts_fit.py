@@ -75,7 +75,7 @@ def value_problems(app, width: int, height: int) -> list[str]:
         reading = readout.reading
         assert reading is not None
         if mode == "text":
-            wanted = f"{readout.code:<3} {shown_text(reading)} {readout.unit}"
+            wanted = f"{readout.code:<3} {shown_text(reading)}" + (f" {readout.unit}" if reading.has_value else "")
             if not any(wanted in row for row in rows):
                 problems.append(f"{width}x{height} text: {wanted!r} not on screen")
         elif reading.has_value:

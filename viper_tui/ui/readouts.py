@@ -125,6 +125,13 @@ def fit(parts: list[list[str]], width: int) -> str:
     return best
 
 
+def line_head(code: str, reading: Reading | None, unit: str) -> str:
+    """`IG  1.53E-06 Torr`, `IG  IG OFF`: what a one-line readout always shows, whole."""
+    if reading is None:
+        return f"{code:<3} -.--E-00 {unit}"
+    return f"{code:<3} {shown_text(reading)}" + (f" {unit}" if reading.has_value else "")
+
+
 class Readout(Vertical):
     """One channel: its name, the pressure in big digits (or a word), unit, trend, age, sparkline;
     or, in the "text" mode (#readouts.-text), all of it on one line."""
@@ -142,6 +149,7 @@ class Readout(Vertical):
         self._digits = ""
         self._slope: float | None = None
         self._now = 0.0
+        self._texts: dict[str, str] = {}  # what each line shows
 
     def compose(self) -> ComposeResult:
         yield Digits("-.--E-00", classes="value")
@@ -160,7 +168,7 @@ class Readout(Vertical):
                 self._digits = text
                 self.query_one(Digits).update(text)
         else:
-            self.query_one(".word", Static).update(shown_text(reading))
+            self._update(".word", shown_text(reading))
         state = _STATUS_CLASS.get(reading.status)
         for cls in STATE_CLASSES:
             if cls != "-stale":
@@ -178,6 +186,12 @@ class Readout(Vertical):
 
     def on_resize(self, event: Resize) -> None:
         self._render_lines()
+
+    def _update(self, selector: str, text: str) -> None:
+        """Repaint a line only when its text changed: every cell redrawn crosses the SSH link."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(text)
 
     def age(self) -> float | None:
         """Seconds since the last value, when that is no longer fresh."""
@@ -199,17 +213,10 @@ class Readout(Vertical):
         parts.append(trend_forms(self._slope))
         width = self.content_size.width or DIGITS_WIDTH
         if self.parent is not None and self.parent.has_class("-text"):
-            head = f"{self.code:<3} {shown_text(reading) if reading is not None else '-.--E-00'} {self.unit}"
-            _update(self.query_one(".line", Static), fit([[head], *parts[1:]], width))
+            head = line_head(self.code, reading, self.unit)
+            self._update(".line", fit([[head], *parts[1:]], width))
         else:
-            _update(self.query_one(".info", Static), fit(parts, width))
-
-
-def _update(widget: Static, text: str) -> None:
-    """Repaint only when the text changed: every cell redrawn crosses the SSH link."""
-    if getattr(widget, "_viper_text", None) != text:
-        widget._viper_text = text  # type: ignore[attr-defined]
-        widget.update(text)
+            self._update(".info", fit(parts, width))
 
 
 class ReadoutRow(Horizontal):
