@@ -84,6 +84,7 @@ class FileState:
     live: bool = False  # a recorder holds the file
     last_time: float = math.nan  # UNIX time of the newest row with a time
     stopped: set[int] = field(default_factory=set)  # runs with a stop event
+    loaded: bool = False  # the file's events have been read once: `ending` can be told
     error: str = ""  # the last read that failed (the file is retried at the next poll)
 
     @property
@@ -165,6 +166,7 @@ class FileFollower:
             state.runs = rf.runs()
             records = rf.events()
             state.stopped = {e.run for e in records if e.kind == EventKind.STOP.value}
+            state.loaded = True
             events = [event_from_record(e) for e in records]
             state.events = list(events)
             split = max(0, rf.rows - self.replay)

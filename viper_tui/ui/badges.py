@@ -19,7 +19,7 @@ TONES: dict[str, str] = {
     "recording": "ok", "live": "ok",
     "paused": "hold", "not-storing": "hold", "ended": "hold",
     "stopped": "fault", "disconnected": "fault", "unreadable": "fault", "interrupted": "fault",
-    "simulated": "info", "viewing": "info",
+    "simulated": "info", "viewing": "info", "reading": "info",
 }
 """Each known state's tone; a state not listed is a fault (a new alarm is loud until told)."""
 

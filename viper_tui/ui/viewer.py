@@ -113,6 +113,7 @@ class ViewerApp(BaseApp):
             self._log_line(event_line(event))
         self._chart_dirty = True
         self._refresh_chart(force=True)
+        self._update_badges()  # the events are read: ENDED or INTERRUPTED can be told
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
@@ -135,6 +136,8 @@ class ViewerApp(BaseApp):
             badges.append(("unreadable", "UNREADABLE"))
         elif state.live:
             badges.append(("live", "LIVE"))
+        elif not state.loaded:
+            badges.append(("reading", "READING"))
         elif state.ending == "interrupted":  # the rule `viper info` follows (files/records.py)
             badges.append(("interrupted", "INTERRUPTED"))
         else:
