@@ -15,6 +15,7 @@ from rich.color import Color, ColorType
 from rich.style import Style
 
 from viper_tui.events import Event, EventKind
+from viper_tui.readings import Reading, Sample
 from viper_tui.files.follower import FileFollower
 from viper_tui.files.info import analyse
 from viper_tui.link.client import GaugeClient
@@ -165,20 +166,26 @@ async def test_a_late_value_is_dimmed_and_its_age_shown_beside_the_trend_at_80_c
         await pilot.press("q", "y")
 
 
-def recorded(path, *, stopped: bool) -> None:
+def recorded(path, *, stopped: bool, end: float | None = None) -> None:
+    """300 rows 0.15 s apart, from 2023 (store_writer_child) or ending at UNIX time `end`, rising."""
     with Store.open(path, run_info(), fsync=False) as store:
         for i in range(300):
-            store.append(make_sample(store.run_number, i))
+            sample = make_sample(store.run_number, i)
+            if end is not None:
+                readings = (Reading.ok(1e-8 * 10 ** (i / 100)), *sample.readings[1:])
+                sample = Sample(sample.index, sample.elapsed, end - (299 - i) * 0.15, readings, recorded=True)
+            store.append(sample)
         if stopped:
-            store.add_event(Event(EventKind.STOP, "quit", 300, make_sample(1, 299).time, 45.0))
+            store.add_event(Event(EventKind.STOP, "quit", 300, sample.time, 45.0))
 
 
-@pytest.mark.parametrize("stopped, badge_state, info_state", [(True, "ended", "ok"),
-                                                              (False, "interrupted", "interrupted")])
+@pytest.mark.parametrize("stopped, badge_state, info_state, ended_ago", [
+    (True, "ended", "ok", None), (False, "interrupted", "interrupted", None), (False, "interrupted", "interrupted", 8.0)])
 async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(tmp_path, stopped, badge_state,
-                                                                               info_state):
+                                                                               info_state, ended_ago):
+    """A file of 2023, and one whose recorder was killed 8 s ago (a minute of rising IG before)."""
     path = tmp_path / "old.h5"
-    recorded(path, stopped=stopped)
+    recorded(path, stopped=stopped, end=None if ended_ago is None else time.time() - ended_ago)
     assert analyse(path).health.state == info_state
     follower = FileFollower(path)
     follower.check()
@@ -187,12 +194,15 @@ async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(
         await wait_until(pilot, lambda: badge_state in states(app) and app.history.samples == 300)
         await wait_until(pilot, lambda: app.query_one("#readout-cg2", Readout).has_class("-stale"))
         await pilot.pause()
-        cg2 = app.query_one("#readout-cg2", Readout)
-        info = cg2.query_one(".info")
-        row = screen_rows(app)[info.region.y][info.region.x:info.region.right]
-        assert " d ago" in row and row.strip() == str(info.render()), row  # the file is from 2023: days old
-        assert not any(mark in row for mark in "▲▼=") and "steady" not in row  # no live-looking trend
-        assert style_at(app, cg2.query_one(".value"), middle=True).dim
+        for code in ("ig", "cg2"):
+            readout = app.query_one(f"#readout-{code}", Readout)
+            info = readout.query_one(".info")
+            row = screen_rows(app)[info.region.y][info.region.x:info.region.right]
+            assert row.strip() == str(info.render()), row
+            assert (" s ago" if ended_ago else " d ago") in row, row  # its values are that old
+            assert not any(mark in row for mark in "▲▼=") and "steady" not in row, row  # no live-looking trend
+            if readout.reading.has_value:
+                assert style_at(app, readout.query_one(".value"), middle=True).dim
         if badge_state == "interrupted":
             assert badge(app, "interrupted").has_class("-fault")
         await pilot.press("q")

@@ -234,12 +234,18 @@ class BaseApp(App[int]):
         """Seconds between samples (0: as fast as the bus allows); a value older than a few is stale."""
         return 0.0
 
+    def trend_is_live(self) -> bool:
+        """Whether samples are still coming, so that a trend means something now."""
+        return True
+
     def _tick(self) -> None:
         """Ages count on the wall clock, also in a viewer of an old file: its values are that old."""
         now = time.time()
         stale_after = STALE_INTERVALS * self.sample_interval() + STALE_GRACE
+        live = self.trend_is_live()
         for readout in self.query(Readout):
             readout.stale_after = stale_after
+            readout.show_trend = live
             readout.refresh_info(self.history, now)
         self._update_status()
 

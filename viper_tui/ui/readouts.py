@@ -99,7 +99,8 @@ def trend_forms(slope: float | None) -> list[str]:
     if abs(slope) < TREND_STEADY:
         return ["steady", "="]
     arrow = "▲" if slope > 0 else "▼"
-    return [f"{arrow} {slope:+.2f} dec/min", f"{arrow}{slope:+.2f}/min", f"{arrow}{slope:+.1f}/min", arrow]
+    forms = [f"{arrow} {slope:+.2f} dec/min", f"{arrow}{slope:+.2f}/min", f"{arrow}{slope:+.1f}/min", arrow]
+    return forms if abs(slope) >= 0.05 else forms[:2] + forms[3:]  # never "+0.0"
 
 
 ZERO_NOTE = ["below range, not charted", "below range", "< range"]
@@ -145,6 +146,7 @@ class Readout(Vertical):
         self.last_value_time: float | None = None
         self.last_reading_time: float | None = None
         self.stale_after = STALE_GRACE  # seconds; the app sets it from the interval
+        self.show_trend = True  # False for a file nobody records: a trend there would look live
         self.reading: Reading | None = None
         self._digits = ""
         self._slope: float | None = None
@@ -210,7 +212,8 @@ class Readout(Vertical):
             parts.append([age_text(age)])
         if reading is not None and reading.has_value and reading.value == 0:
             parts.append(ZERO_NOTE)
-        parts.append(trend_forms(self._slope))
+        if self.show_trend:
+            parts.append(trend_forms(self._slope))
         width = self.content_size.width or DIGITS_WIDTH
         if self.parent is not None and self.parent.has_class("-text"):
             head = line_head(self.code, reading, self.unit)

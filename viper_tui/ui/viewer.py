@@ -151,6 +151,9 @@ class ViewerApp(BaseApp):
     def sample_interval(self) -> float:
         return self.follower.interval
 
+    def trend_is_live(self) -> bool:
+        return self.follower.state.live
+
     def _update_status(self) -> None:
         state = self.follower.state
         parts = [f"{state.rows} rows"]
