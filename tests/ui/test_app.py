@@ -11,6 +11,7 @@ from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
 from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.badges import BadgeBar
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from viper_tui.ui.widgets import PressureChart
 
@@ -31,8 +32,8 @@ async def test_readouts_show_values_and_words_at_80x24(monitor):
         cg2 = app.query_one("#readout-cg2")
         assert cg2.border_title == "CG2 Foreline"
         assert cg2.query_one(Digits).value.startswith("2.") and "E-03" in cg2.query_one(Digits).value
-        assert "RECORDING" in str(app.query_one("#badges").render())
-        assert "SIMULATED" in str(app.query_one("#badges").render())
+        assert "RECORDING" in app.query_one(BadgeBar).text
+        assert "SIMULATED" in app.query_one(BadgeBar).text
         status = str(app.query_one("#status").render())
         assert status.split(" · ")[0].endswith("rows")
         log = app.query_one(Log)  # four lines of log, the newest at the bottom; no scrollbar row
@@ -49,7 +50,7 @@ async def test_pause_writes_no_rows_and_records_events(monitor):
         await pilot.press("p")
         await wait_until_async(pilot, lambda: app.recorder.paused)
         # The recorder's thread decides the pause; the badge follows when its event reaches the UI.
-        await wait_until_async(pilot, lambda: "PAUSED" in str(app.query_one("#badges").render()))
+        await wait_until_async(pilot, lambda: "PAUSED" in app.query_one(BadgeBar).text)
         seen = app.history.samples
         await wait_until_async(pilot, lambda: app.history.samples >= seen + 3)
         await pilot.press("p")
@@ -176,8 +177,8 @@ async def test_unplug_shows_disconnected_then_recovers(monitor):
         await wait_until_async(pilot, lambda: app.rows_written >= 1)
         server.unplug()
         await wait_until_async(pilot, lambda: app.disconnected)
-        assert "DISCONNECTED" in str(app.query_one("#badges").render())
-        assert str(app.query_one("#readout-ig .word").render()) == "DISCONNECTED"
+        assert "DISCONNECTED" in app.query_one(BadgeBar).text
+        assert str(app.query_one("#readout-ig .word").render()) == "!DISCONNECTED!"  # a fault is marked
         server.replug()
         await wait_until_async(pilot, lambda: not app.disconnected)
         await pilot.press("q", "y")

@@ -20,6 +20,7 @@ from viper_tui.readings import Status
 from viper_tui.recording.store import Store
 from viper_tui.source import Source
 from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.badges import BadgeBar
 from viper_tui.ui.base import BaseApp
 from viper_tui.ui.screens import HelpScreen, TableScreen
 from viper_tui.ui.viewer import ViewerApp
@@ -27,7 +28,7 @@ from viper_tui.ui.widgets import PressureChart
 
 
 def recorded_file(path, rows: int = 5000):
-    """A finished file: one run with marks and a pause, and the samples of store_writer_child."""
+    """A finished file: one run with marks, a pause and its stop, and the samples of store_writer_child."""
     with Store.open(path, run_info(), fsync=False) as store:
         for i in range(rows):
             if i == 1000:
@@ -35,6 +36,7 @@ def recorded_file(path, rows: int = 5000):
             if i % 1000 == 500:
                 store.add_event(Event(EventKind.MARK, f"valve {i}", i, make_sample(1, i).time, i * 0.15))
             store.append(make_sample(store.run_number, i))
+        store.add_event(Event(EventKind.STOP, "quit", rows, make_sample(1, rows - 1).time, rows * 0.15))
     return path
 
 
@@ -57,7 +59,7 @@ async def test_a_finished_file_is_shown_read_only(tmp_path):
     app = viewer(path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.history.samples == 5000)
-        assert "ENDED" in str(app.query_one("#badges").render())
+        assert "ENDED" in app.query_one(BadgeBar).text
         last = make_sample(1, 4999)
         assert app.now() == last.time  # the chart ends at the last sample, not at today
         ig = app.query_one("#readout-ig")  # the last row: IG ok, CG1 ok, CG2 ok
@@ -86,7 +88,7 @@ async def test_missing_values_and_earlier_tool_rows(tmp_path, upstream_file):
         # what the screen shows, not for the follower.
         await wait_until_async(pilot, lambda: app.follower.summary.samples == 5
                          and app.query_one("#readout-cg2 .value").value == "7.60E+02"
-                         and "ENDED" in str(app.query_one("#badges").render()))
+                         and "ENDED" in app.query_one(BadgeBar).text)
         assert app.history.samples == 0
         assert app.query_one("#readout-ig .value").value == "2.50E-07"  # its values, though no status
         await pilot.press("q")
@@ -119,7 +121,7 @@ async def test_follows_a_recorder_in_another_process_which_can_restart(tmp_path)
         other_thread.start()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until_async(pilot, lambda: app.follower.state.live and app.history.samples >= 2)
-            await wait_until_async(pilot, lambda: "LIVE" in str(app.query_one("#badges").render()))
+            await wait_until_async(pilot, lambda: "LIVE" in app.query_one(BadgeBar).text)
             seen = app.history.samples
             await wait_until_async(pilot, lambda: app.history.samples >= seen + 5)  # new rows arrive
             recorder.send_signal(signal.SIGTERM)

@@ -29,6 +29,7 @@ from ..recording.layout import DEFAULT_UNIT
 from ..readings import Reading, Sample, Status
 from ..source import EventListener, RunSummary, SampleListener
 from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
+from .records import run_ending
 
 POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
 REPLAY = 200  # rows handed over as samples when the file is opened (the log pane's worth)
@@ -83,7 +84,17 @@ class FileState:
     events: list[Event] = field(default_factory=list)
     live: bool = False  # a recorder holds the file
     last_time: float = math.nan  # UNIX time of the newest row with a time
+    stopped: set[int] = field(default_factory=set)  # runs with a stop event
+    loaded: bool = False  # the file's events have been read once: `ending` can be told
     error: str = ""  # the last read that failed (the file is retried at the next poll)
+
+    @property
+    def ending(self) -> str:
+        """How the newest run ended, as `viper info` says it: stopped, recording or interrupted."""
+        if not self.runs:
+            return "recording" if self.live else "stopped"
+        newest = self.runs[-1].run
+        return run_ending(newest, self.stopped, self.live, newest)
 
 
 class FileFollower:
@@ -155,7 +166,10 @@ class FileFollower:
             state = self.state
             state.live = self._is_live()
             state.runs = rf.runs()
-            events = [event_from_record(e) for e in rf.events()]
+            records = rf.events()
+            state.stopped = {e.run for e in records if e.kind == EventKind.STOP.value}
+            state.loaded = True
+            events = [event_from_record(e) for e in records]
             state.events = list(events)
             split = max(0, rf.rows - self.replay)
             for block in rf.blocks(0, split):
@@ -178,10 +192,12 @@ class FileFollower:
             return
         state.error = ""
         if update.replaced:  # another file now has this name: start over
-            state.runs, state.events = [], []
+            state.runs, state.events, state.stopped = [], [], set()
         state.runs.extend(update.runs)
         state.rows = update.total_rows
         for record in update.events:
+            if record.kind == EventKind.STOP.value:
+                state.stopped.add(record.run)
             event = event_from_record(record)
             state.events.append(event)
             for listener in self._event_listeners:

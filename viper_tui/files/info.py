@@ -31,6 +31,7 @@ from ..alarms.episodes import episodes
 from ..events import EventKind
 from ..readings import CHANNELS
 from .recorded import EventRecord, LockHolder, RecordedFile, RecordedFileError, Rows, RunRecord
+from .records import run_ending
 from .report import FileReport, Gap, Health, RunReport, iso, json_iso, render
 
 __all__ = ["FileReport", "GAP_FACTOR", "Gap", "Health", "LISTED_EVENTS", "LISTED_GAPS",
@@ -305,12 +306,14 @@ def analyse(path: str | os.PathLike[str], *, all_gaps: bool = False,
             rep.ended = "rows written by the earlier VIPER tool"
         elif number == -1:
             rep.ended = "rows a crash left unfinished (Run never written)"
-        elif number in stops:
-            rep.ended = f"stopped: {stops[number]}"
-        elif live and number == max(records, default=0):
-            rep.ended = "recording now"
         else:
-            rep.ended = "no stop event: the recorder was killed or crashed, or could not write"
+            ending = run_ending(number, stops, live, max(records, default=0))
+            if ending == "stopped":
+                rep.ended = f"stopped: {stops[number]}"
+            elif ending == "recording":
+                rep.ended = "recording now"
+            else:
+                rep.ended = "no stop event: the recorder was killed or crashed, or could not write"
         runs.append(rep)
 
     health = _health(rf, holder, runs, recovery, scanner.unfinished)

@@ -7,6 +7,7 @@ The field names and the stored forms they come from are those of recording/layou
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,8 @@ import numpy as np
 
 from ..readings import CHANNELS, Status
 
-__all__ = ["EventRecord", "Rows", "RunRecord", "Update", "event_record", "run_record",
-           "status_name", "text_of"]
+__all__ = ["EventRecord", "Rows", "RunRecord", "Update", "event_record", "run_ending",
+           "run_record", "status_name", "text_of"]
 
 
 def status_name(code: int) -> str:
@@ -24,6 +25,17 @@ def status_name(code: int) -> str:
         return Status(int(code)).name.lower()
     except ValueError:
         return str(int(code))
+
+
+def run_ending(run: int, stopped: Container[int], live: bool, newest: int) -> str:
+    """How a run ended, the one rule of `viper info` and the viewer: "stopped" (it has a stop
+    event), "recording" (the newest run while a recorder holds the file) or "interrupted" (killed,
+    crashed or unable to write: no stop event and nobody recording)."""
+    if run in stopped:
+        return "stopped"
+    if live and run == newest:
+        return "recording"
+    return "interrupted"
 
 
 # --- records ----------------------------------------------------------------------------------

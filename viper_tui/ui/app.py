@@ -16,7 +16,6 @@ from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
 
 from ..config import at_least
 from ..link.actions import Action, ControlResult
@@ -26,6 +25,7 @@ from ..text import terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
                    SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
+from .badges import BadgeBar
 
 __all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
            "human_size", "pick_theme"]
@@ -98,19 +98,21 @@ class ViperApp(BaseApp):
     def _update_badges(self) -> None:
         badges = []
         if self.summary is not None:
-            badges.append(("STOPPED", "badge-stopped"))
+            badges.append(("stopped", "STOPPED"))
         elif not self.store_data:
-            badges.append(("NOT STORING", "badge-paused"))
+            badges.append(("not-storing", "NOT STORING"))
         elif self.recorder.paused:
-            badges.append(("PAUSED", "badge-paused"))
+            badges.append(("paused", "PAUSED"))
         else:
-            badges.append(("RECORDING", "badge-recording"))
+            badges.append(("recording", "RECORDING"))
         if self.info.simulated:
-            badges.append(("SIMULATED", "badge-simulated"))
+            badges.append(("simulated", "SIMULATED"))
         if self.disconnected:
-            badges.append(("DISCONNECTED", "badge-disconnected"))
-        markup = "  ".join(f"[{cls}] {text} [/]" for text, cls in badges)
-        self.query_one("#badges", Static).update(f"[b]VIPER[/b]  {markup}")
+            badges.append(("disconnected", "DISCONNECTED"))
+        self.query_one(BadgeBar).show(badges)
+
+    def sample_interval(self) -> float:
+        return self.recorder.interval
 
     # ---- recording keys and gauge control ---------------------------------------------------
 

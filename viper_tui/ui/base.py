@@ -24,7 +24,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
@@ -34,7 +34,10 @@ from ..protocol.facts import DEFAULT_UNIT
 from ..readings import CHANNELS, Sample, Status
 from ..source import RunSummary, Source
 from ..text import event_line, sample_line, terminal_safe
+from .badges import BadgeBar
 from .history import History
+from .logpane import LogPane
+from .readouts import SHORT_HEIGHT, STALE_GRACE, STALE_INTERVALS, ReadoutRow
 from .screenshot import screenshot_path
 from .theme import pick_theme
 from .widgets import PressureChart, Readout
@@ -118,12 +121,12 @@ class BaseApp(App[int]):
     # ---- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="badges")
-        with Horizontal(id="readouts"):
+        yield BadgeBar(id="badges")
+        with ReadoutRow(id="readouts"):
             for i, code in enumerate(CHANNELS):
                 yield Readout(i, code, self.info.names[i], self.info.unit, id=f"readout-{code.lower()}")
         yield PressureChart(self._names(), id="chart")
-        yield Log(max_lines=LOG_LINES, id="log")
+        yield LogPane(max_lines=LOG_LINES, id="log")
         yield Static("", id="status", markup=False)  # paths and ports are text, not markup
         yield Footer()
 
@@ -136,11 +139,20 @@ class BaseApp(App[int]):
         self._thread.start()
         self.set_interval(1.0, self._tick)
         self.set_interval(CHART_REFRESH, self._refresh_chart)
+        self._fit(self.size.width, self.size.height)
         self._update_badges()
         self._tick()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             loop.add_signal_handler(signum, self._terminal_lost, signum)
+
+    def on_resize(self, event: Resize) -> None:
+        """Readouts that keep every value whole at this size, and a shorter log on a short terminal."""
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        self.query_one(ReadoutRow).fit_to(width, height)
+        self.screen.set_class(height < SHORT_HEIGHT, "-short")
 
     def _subscribe(self) -> None:
         """Listen to the source; called once, before its thread starts."""
@@ -237,9 +249,22 @@ class BaseApp(App[int]):
         """The UNIX time the chart ends at and ages count from (a viewer of an old file differs)."""
         return time.time()
 
+    def sample_interval(self) -> float:
+        """Seconds between samples (0: as fast as the bus allows); a value older than a few is stale."""
+        return 0.0
+
+    def trend_is_live(self) -> bool:
+        """Whether samples are still coming, so that a trend means something now."""
+        return True
+
     def _tick(self) -> None:
-        now = self.now()
+        """Ages count on the wall clock, also in a viewer of an old file: its values are that old."""
+        now = time.time()
+        stale_after = STALE_INTERVALS * self.sample_interval() + STALE_GRACE
+        live = self.trend_is_live()
         for readout in self.query(Readout):
+            readout.stale_after = stale_after
+            readout.show_trend = live
             readout.refresh_info(self.history, now)
         self._update_status()
 

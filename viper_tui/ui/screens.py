@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
@@ -253,8 +253,12 @@ Values in the big readouts are the last reading of each channel. A word
 replaces the number when there is none: IG OFF (filament off), OVER RANGE
 (convection gauge over-ranged or unplugged), NO REPLY, ERROR, GARBLED,
 DISCONNECTED. Below each: unit, trend in decades per minute, and the age
-of the value when it is not fresh. Each readout's title has the colour of
-its line on the chart; red vertical lines on the chart are marks.
+of the value when it is not fresh (a value older than a few intervals is
+dimmed). A convection gauge reads exactly 0 below its range: the readout
+says "below range" and the log chart has no place for it (a gap). On a
+narrow or short terminal the readouts become one line per channel. Each
+readout's title has the colour of its line on the chart; red vertical
+lines on the chart are marks.
 
 Press Escape or ? to close."""
 
@@ -267,7 +271,7 @@ class HelpScreen(Modal[None]):
         self.text = text
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog help"):
+        with VerticalScroll(classes="dialog help"):  # taller than 80x24: arrows and PgDn scroll it
             yield Static(self.text)
 
     def action_close(self) -> None:

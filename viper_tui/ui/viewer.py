@@ -20,13 +20,13 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
 
 from ..events import Event, EventKind
 from ..files.follower import FileFollower
 from ..text import event_line, terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text,
                    human_size)
+from .badges import BadgeBar
 from .screens import HelpScreen, TableScreen
 from .widgets import PressureChart
 
@@ -45,8 +45,10 @@ VIEW_HELP = """\
   [b]?[/b]        this help
 
 LIVE: another VIPER is recording into this file; new samples appear
-within about one interval. ENDED: nobody is recording it; the chart ends
-at its last sample and the readouts show the last values and their age.
+within about one interval. ENDED: nobody is recording it and its last
+run was stopped; INTERRUPTED: its last run has no stop event (killed or
+crashed), as `viper info` says. Then the chart ends at the last sample,
+and the readouts show the last values dimmed, with their age.
 
 Press Escape or ? to close."""
 
@@ -89,7 +91,6 @@ class ViewerApp(BaseApp):
     def __init__(self, follower: FileFollower, info: MonitorInfo) -> None:
         super().__init__(follower, info, store_data=False)
         self.follower = follower
-        self._badges = ""
 
     def _subscribe(self) -> None:
         """Samples and events, and also the file's blocks of rows and its past events."""
@@ -115,6 +116,7 @@ class ViewerApp(BaseApp):
             self._log_line(event_line(event))
         self._chart_dirty = True
         self._refresh_chart(force=True)
+        self._update_badges()  # the events are read: ENDED or INTERRUPTED can be told
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
@@ -132,21 +134,28 @@ class ViewerApp(BaseApp):
 
     def _update_badges(self) -> None:
         state = self.follower.state
-        badges = [("VIEWING", "badge-simulated")]
+        badges = [("viewing", "VIEWING")]
         if self.summary is not None and self.summary.failed:
-            badges.append(("UNREADABLE", "badge-stopped"))
+            badges.append(("unreadable", "UNREADABLE"))
         elif state.live:
-            badges.append(("LIVE", "badge-recording"))
+            badges.append(("live", "LIVE"))
+        elif not state.loaded:
+            badges.append(("reading", "READING"))
+        elif state.ending == "interrupted":  # the rule `viper info` follows (files/records.py)
+            badges.append(("interrupted", "INTERRUPTED"))
         else:
-            badges.append(("ENDED", "badge-paused"))
+            badges.append(("ended", "ENDED"))
         if state.runs and state.runs[-1].simulated:
-            badges.append(("SIMULATED", "badge-simulated"))
+            badges.append(("simulated", "SIMULATED"))
         if self.disconnected:
-            badges.append(("DISCONNECTED", "badge-disconnected"))
-        markup = "[b]VIPER[/b]  " + "  ".join(f"[{cls}] {text} [/]" for text, cls in badges)
-        if markup != self._badges:
-            self._badges = markup
-            self.query_one("#badges", Static).update(markup)
+            badges.append(("disconnected", "DISCONNECTED"))
+        self.query_one(BadgeBar).show(badges)
+
+    def sample_interval(self) -> float:
+        return self.follower.interval
+
+    def trend_is_live(self) -> bool:
+        return self.follower.state.live
 
     def _update_status(self) -> None:
         state = self.follower.state

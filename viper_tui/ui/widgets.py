@@ -1,4 +1,4 @@
-"""The monitor's widgets: big readouts, the log-pressure chart and the status bar.
+"""The monitor's widgets: the log-pressure chart here, the readouts in readouts.py (re-exported).
 
 Each widget updates only what changed (a readout whose text is the same is not touched, the
 chart is rebuilt at most every few seconds), because every cell redrawn crosses the SSH link.
@@ -11,95 +11,12 @@ import time
 
 import plotext as plt
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Digits, Sparkline, Static
+from textual.widgets import Static
 
-from ..readings import Reading, Status
 from .history import History, Point
+from .readouts import Readout, age_text, digits_text, status_word, trend_text
 
-TREND_STEADY = 0.01  # decades per minute below which a channel is called steady
-
-
-def digits_text(value: float) -> str:
-    """`1.53E-06`: Digits has glyphs for an upper-case E, not a lower-case one."""
-    return f"{value:.2E}"
-
-
-def status_word(reading: Reading) -> str:
-    return "OVER RANGE" if reading.status is Status.OVER_RANGE else reading.status.word
-
-
-def age_text(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s ago"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
-
-
-def trend_text(slope: float | None) -> str:
-    if slope is None:
-        return ""
-    if abs(slope) < TREND_STEADY:
-        return "steady"
-    arrow = "▲" if slope > 0 else "▼"
-    return f"{arrow} {slope:+.2f} dec/min"
-
-
-class Readout(Vertical):
-    """One channel: its name, the pressure in big digits (or a word), unit, trend, age, sparkline."""
-
-    def __init__(self, channel: int, code: str, name: str, unit: str, *, id: str) -> None:
-        super().__init__(id=id, classes="readout")
-        self.channel = channel
-        self.code = code
-        self.unit = unit
-        self.border_title = f"{code} {name}" if name and name != code else code
-        self.last_value_time: float | None = None
-        self._shown = ""
-
-    def compose(self) -> ComposeResult:
-        yield Digits("-.--E-00", classes="value")
-        yield Static("", classes="word")
-        yield Static(self.unit, classes="info")
-        yield Sparkline([], classes="spark")
-
-    def on_mount(self) -> None:
-        self.query_one(".word").display = False
-
-    def show(self, reading: Reading, sample_time: float, history: History) -> None:
-        if reading.has_value:
-            self.last_value_time = sample_time
-            text = digits_text(reading.value)
-            if text != self._shown:
-                self.query_one(Digits).update(text)
-            self._set_word(None)
-        else:
-            self._set_word(status_word(reading))
-            text = status_word(reading)
-        self._shown = text
-        self.set_class(not reading.has_value, "no-value")
-        spark = self.query_one(Sparkline)
-        spark.data = history.recent(self.channel, max(8, spark.size.width or 24))
-        self.refresh_info(history, sample_time)
-
-    def refresh_info(self, history: History, now: float) -> None:
-        parts = [self.unit, trend_text(history.trend(self.channel, now))]
-        if self.last_value_time is not None and now - self.last_value_time >= 1.5:
-            parts.append(age_text(now - self.last_value_time))
-        info = self.query_one(".info", Static)
-        text = "  ".join(p for p in parts if p)
-        if str(info.render()) != text:
-            info.update(text)
-
-    def _set_word(self, word: str | None) -> None:
-        digits, label = self.query_one(Digits), self.query_one(".word", Static)
-        digits.display = word is None
-        label.display = word is not None
-        if word is not None:
-            label.update(word)
-
+__all__ = ["PressureChart", "Readout", "age_text", "build_chart", "digits_text", "status_word", "trend_text"]
 
 WINDOWS: tuple[tuple[str, float | None], ...] = (("10 min", 600.0), ("1 h", 3600.0), ("24 h", 86400.0), ("all", None))
 CHANNEL_COLOURS = ("cyan", "green", "yellow")
