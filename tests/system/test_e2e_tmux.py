@@ -199,3 +199,27 @@ def test_keys_in_one_write_leave_every_modal_running_and_the_file_whole(tmux, tm
     marks = [t for k, t in recorded if k == "mark"]
     assert len(marks) >= 2 and marks[-1].startswith("turbo on")  # the paste's lines may arrive as one
     assert kinds.count("pause") == kinds.count("resume") == 2  # p p p p: paused twice, recording again
+
+
+def test_an_alarm_raised_and_acknowledged_by_keys_is_in_the_file(tmux, tmp_path):
+    h5 = tmp_path / "alarm.h5"
+    conf = tmp_path / "rec.conf"
+    conf.write_text(f"[Logging]\nh5file = {h5}\ninterval = 0.2\n\n"
+                    "[Alarm foreline]\nchannel = CG2\nbelow = 1\nseverity = minor\nguidance = check the roughing pump\n")
+    tmux.start([*viper_command(), "--simulate", "--scenario", "steady", str(conf)])
+    tmux.wait_for("ALARM 1 MINOR (a: ack)")  # CG2 sits at about 2E-03 Torr: below the limit at once
+    tmux.wait_for("check the roughing pump")  # the toast carries the guidance
+    footer = tmux.screen().splitlines()[-1]
+    assert "q Quit" in footer and "p Pause" in footer  # the footer keeps its keys during an alarm
+    tmux.keys("a")
+    tmux.wait_for("Acknowledge 1 alarm")
+    tmux.keys("-l", "pump checked")
+    tmux.keys("Enter")
+    tmux.wait_for("ALARM ack MINOR")
+    tmux.keys("q")
+    tmux.wait_for("Stop recording and quit?")
+    tmux.keys("y")
+    tmux.wait_exit()
+    alarms = [t for k, t in events(h5) if k == "alarm"]
+    assert alarms[0].startswith("foreline raised: CG2 ") and alarms[0].endswith(" Torr below 1.0E+00")
+    assert alarms[1].startswith("foreline acknowledged") and alarms[1].endswith(": pump checked")

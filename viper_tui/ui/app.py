@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.screen import Screen
 
 from ..config import at_least
+from ..alarms.engine import Snapshot, State
+from ..events import EventKind
 from ..link.actions import Action, ControlResult
 from ..link.relays import RelaySetting
 from ..recording.recorder import Recorder
@@ -25,7 +27,9 @@ from ..text import terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
                    SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
+from .alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge
 from .badges import BadgeBar
+from .readouts import Readout
 
 __all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
            "human_size", "pick_theme"]
@@ -52,6 +56,9 @@ class ViperApp(BaseApp):
         Binding("minus", "preset(-1)", "Faster", key_display="-", show=False),
         WINDOW_KEY,
         Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status, relays"),
+        # `a` is named in the ALARM badge while an alarm waits for it: the footer has no room at 80 columns.
+        Binding("a", "acknowledge", "Ack", show=False, tooltip="Acknowledge the raised alarms"),
+        Binding("A", "alarms", "Alarms", key_display="A", show=False, tooltip="Every alarm: state, since, peak"),
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
@@ -62,6 +69,7 @@ class ViperApp(BaseApp):
         """`release` closes the file and the port; it is called if the terminal is lost."""
         super().__init__(recorder, info, store_data=store_data, release=release)
         self.recorder = recorder
+        self._rung: set[tuple[str, float | None]] = set()  # (alarm, raised at) already announced
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
@@ -109,6 +117,9 @@ class ViperApp(BaseApp):
             badges.append(("simulated", "SIMULATED"))
         if self.disconnected:
             badges.append(("disconnected", "DISCONNECTED"))
+        badge = alarm_badge(self._alarm_states())
+        if badge is not None:
+            badges.insert(0, (badge.state, badge.text))  # first: the one word to read across the room
         self.query_one(BadgeBar).show(badges)
 
     def sample_interval(self) -> float:
@@ -117,9 +128,63 @@ class ViperApp(BaseApp):
     # ---- recording keys and gauge control ---------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "acknowledge":
+            return self._unacknowledged() != [] and self.running
+        if action == "alarms":
+            return self.recorder.alarms is not None
         if action in RECORDING_ACTIONS and not self.running:
             return None  # shown dimmed once the run has ended
         return True
+
+    # ---- alarms (alarms/watch.py decides; this shows and asks) -------------------------------
+
+    def _alarm_states(self) -> list[Snapshot]:
+        watch = self.recorder.alarms
+        return watch.states() if watch is not None else []
+
+    def _unacknowledged(self) -> list[Snapshot]:
+        return [s for s in self._alarm_states() if s.state is State.RAISED]
+
+    def on_event_happened(self, message: EventHappened) -> None:
+        super().on_event_happened(message)
+        if message.event.kind is EventKind.ALARM:
+            self._show_alarms()
+
+    def _show_alarms(self) -> None:
+        """Badge, readouts, footer; the bell and a toast once for each raise."""
+        states = self._alarm_states()
+        self._update_badges()
+        severity = self.recorder.alarms.channel_severity() if self.recorder.alarms is not None else {}
+        for readout in self.query(Readout):
+            level = severity.get(readout.code)
+            readout.set_class(level == "major", "-alarm-major")
+            readout.set_class(level == "minor", "-alarm-minor")
+            readout.border_subtitle = f"ALARM {level.upper()}" if level else ""  # without colour too
+        for s in states:
+            key = (s.name, s.since)
+            if s.state is State.RAISED and key not in self._rung:
+                self._rung.add(key)
+                self.bell()
+                lines = [s.guidance, s.last_text] if s.guidance else [s.last_text]  # what to do first
+                self.notify("\n".join(terminal_safe(line) for line in lines), title=f"ALARM {s.severity}",
+                            markup=False, timeout=60,
+                            severity="error" if s.severity == "major" else "warning")
+        self.refresh_bindings()
+
+    def action_acknowledge(self) -> None:
+        raised = self._unacknowledged()
+        if not raised:
+            self.notify("no alarm to acknowledge", timeout=3)
+            return
+
+        def acknowledge(note: str | None) -> None:
+            if note is not None:
+                self.recorder.acknowledge(None, note)
+
+        self.push_screen(AcknowledgeScreen(raised), acknowledge)
+
+    def action_alarms(self) -> None:
+        self.push_screen(AlarmListScreen(self._alarm_states))
 
     def action_toggle_pause(self) -> None:
         self.recorder.toggle_pause()  # the recorder's thread decides: a burst of p keys each counts

@@ -2,8 +2,8 @@
 
 A badge is a state name (`recording`, `paused`, `disconnected`, ... any name a later feature
 adds, such as `alarm`) and its word. The state becomes the CSS class `badge-<state>` of its own
-widget, so viper.tcss colours it in every theme; its tone (the class `-ok`, `-hold`, `-fault` or
-`-info`) adds what survives NO_COLOR and colour blindness: a marker before the word and, for
+widget, so viper.tcss colours it in every theme; its tone (the class `-ok`, `-hold`, `-warn`,
+`-fault` or `-info`) adds what survives NO_COLOR and colour blindness: a marker before the word and, for
 faults, reversed video.
 """
 
@@ -20,10 +20,11 @@ TONES: dict[str, str] = {
     "paused": "hold", "not-storing": "hold", "ended": "hold",
     "stopped": "fault", "disconnected": "fault", "unreadable": "fault", "interrupted": "fault",
     "simulated": "info", "viewing": "info", "reading": "info",
+    "alarm-major": "fault", "alarm-minor": "warn", "alarm-acked": "hold",
 }
 """Each known state's tone; a state not listed is a fault (a new alarm is loud until told)."""
 
-MARKERS = {"ok": "● ", "hold": "‖ ", "fault": "!! ", "info": ""}
+MARKERS = {"ok": "● ", "hold": "‖ ", "warn": "! ", "fault": "!! ", "info": ""}
 
 
 def tone(state: str) -> str:

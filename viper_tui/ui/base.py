@@ -97,7 +97,7 @@ class RunEnded(Message):
 class BaseApp(App[int]):
     """The shared screen; subclasses handle RunEnded and write the badges and the status bar."""
 
-    CSS_PATH = "viper.tcss"
+    CSS_PATH = Path(__file__).with_name("viper.tcss")  # absolute: a subclass in another folder finds it too
 
     def __init__(self, source: Source, info: MonitorInfo, *, store_data: bool = True,
                  release: Callable[[], None] | None = None) -> None:

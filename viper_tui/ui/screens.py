@@ -244,6 +244,9 @@ HELP = """\
   [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status,
            the gauge's relay trip points (read, set one)
            (asks first; each action is an event in the file)
+  [b]a[/b]        acknowledge the raised alarms, with an optional note
+           (shown in the footer while one is raised)
+  [b]A[/b]        the alarm list: state, since, peak, acknowledged by/when
   [b]s[/b]        save a screenshot (SVG) next to the data file
   [b]ctrl+p[/b]   command palette
   [b]q[/b]        quit (asks while recording); ctrl+q also quits

@@ -1,0 +1,125 @@
+"""The monitor's alarms: a raise turns the badge and the readout red (amber for minor), rings the bell
+once, shows the guidance; `a` acknowledges with a note (in the file), `A` lists every alarm. The
+simulated gauge on a pty, a real recorder and store, the app driven by its pilot."""
+
+from __future__ import annotations
+
+import time
+
+import h5py
+import pytest
+from textual.widgets import DataTable, Input
+
+from tests.helpers import run_info, wait_until_async
+from viper_tui.alarms.engine import State
+from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure, Severity
+from viper_tui.alarms.watch import Watch
+from viper_tui.recording.recorder import Recorder
+from viper_tui.recording.store import Store
+from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge
+from viper_tui.ui.badges import BadgeBar
+from viper_tui.ui.readouts import Readout
+
+LEAK = AlarmSpec("chamber-leak", "IG", "above", Pressure(1e-6), severity=Severity.MAJOR, delay=0.0,
+                 guidance="Close V3, check the turbo")
+FORELINE = AlarmSpec("foreline-high", "CG2", "above", Pressure(1e3), severity=Severity.MINOR)  # never raised here
+
+
+class CountingBell(ViperApp):
+    """The monitor, counting its bells (Textual's bell writes BEL to the terminal: nothing to read back)."""
+
+    rings = 0
+
+    def bell(self) -> None:
+        self.rings += 1
+        super().bell()
+
+
+@pytest.fixture
+def alarm_monitor(tmp_path, serve_gauge, make_client):
+    """`alarm_monitor(specs, **sim)` -> (app, watch, path): a recording monitor with VIPER's alarms."""
+    made: list[tuple[Store, Watch]] = []
+
+    def build(specs: list[AlarmSpec], **sim: object) -> tuple[CountingBell, Watch, object]:
+        server = serve_gauge(**sim)
+        client = make_client(server.link)
+        path = tmp_path / "alarms.h5"
+        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2), fsync=False)
+        watch = Watch(AlarmSettings(tuple(specs), 0.0), client.unit, client.unit_name, actions=False)
+        made.append((store, watch))
+        recorder = Recorder(client, store, interval=0.2, alarms=watch)
+        return CountingBell(recorder, MonitorInfo(port=server.link, h5file=path, simulated=True)), watch, path
+
+    yield build
+    for store, watch in made:
+        watch.close(0.0)
+        store.close()
+
+
+def footer_keys(app: ViperApp) -> set[str]:
+    return {binding.key for _, binding, enabled, _ in app.active_bindings.values() if enabled and binding.show}
+
+
+async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(alarm_monitor):
+    app, watch, path = alarm_monitor([LEAK, FORELINE], scenario="leak", leak_start=0.0, leak_rate=1e-5, noise=0.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        bar = app.query_one(BadgeBar)
+        await wait_until_async(pilot, lambda: "ALARM 1 MAJOR" in bar.text)
+        assert bar.states()[0] == "alarm-major"  # first, and a fault tone: red, reversed, marked
+        assert "!! ALARM 1 MAJOR" in bar.text
+        ig = app.query_one("#readout-ig", Readout)
+        assert ig.has_class("-alarm-major") and ig.border_subtitle == "ALARM MAJOR"
+        assert not app.query_one("#readout-cg2", Readout).has_class("-alarm-minor")
+        assert "ALARM 1 MAJOR (a: ack)" in bar.text  # the badge names the key while it waits for it
+        assert {"q", "p", "m"} <= footer_keys(app)  # and the footer keeps its keys
+        await wait_until_async(pilot, lambda: any("Close V3, check the turbo" in str(n.message)
+                                                  for n in app._notifications))  # a toast with the guidance
+        samples = app.history.samples
+        await wait_until_async(pilot, lambda: app.history.samples >= samples + 3)
+        assert app.rings == 1  # once per raise, not per sample
+
+        await pilot.press("A")
+        assert isinstance(app.screen, AlarmListScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[0] for r in rows] == ["chamber-leak", "foreline-high"]
+        assert rows[0][3] == "raised" and rows[1][3] == "normal"
+        await pilot.press("escape")
+
+        await pilot.press("a")
+        assert isinstance(app.screen, AcknowledgeScreen)
+        app.screen.query_one(Input).value = "closing V3"
+        await pilot.press("enter")
+        await wait_until_async(pilot, lambda: "ALARM ack MAJOR" in bar.text)
+        assert "(a: ack)" not in bar.text
+        assert watch.states()[0].state is State.ACKNOWLEDGED
+        await pilot.press("q", "y")
+    with h5py.File(path, "r", locking=False) as f:
+        texts = [bytes(e["text"]).decode() for e in f["events"][:] if bytes(e["kind"]) == b"alarm"]
+    assert texts[0].startswith("chamber-leak raised: IG ")
+    assert texts[1].startswith("chamber-leak acknowledged") and texts[1].endswith(": closing V3")
+
+
+async def test_no_alarms_configured_shows_no_badge_and_no_keys(alarm_monitor):
+    app, _watch, _path = alarm_monitor([], scenario="steady")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 2)
+        assert not [s for s in app.query_one(BadgeBar).states() if s.startswith("alarm")]
+        await pilot.press("a")  # nothing to acknowledge: a word, no dialog
+        assert not isinstance(app.screen, AcknowledgeScreen)
+        await pilot.press("q", "y")
+
+
+def test_the_badge_reads_without_colour():
+    def snap(severity: str, state: State):
+        return type("S", (), {"severity": severity, "state": state})()
+
+    assert alarm_badge([]) is None
+    assert alarm_badge([snap("minor", State.NORMAL)]) is None
+    minor = alarm_badge([snap("minor", State.RAISED)])
+    assert minor is not None and (minor.text, minor.state) == ("ALARM 1 MINOR (a: ack)", "alarm-minor")
+    both = alarm_badge([snap("minor", State.RAISED), snap("major", State.RAISED)])
+    assert both is not None and (both.text, both.state) == ("ALARM 2 MAJOR (a: ack)", "alarm-major")
+    acked = alarm_badge([snap("major", State.ACKNOWLEDGED)])
+    assert acked is not None and (acked.text, acked.state) == ("ALARM ack MAJOR", "alarm-acked")
