@@ -48,7 +48,7 @@ def alarm_monitor(tmp_path, serve_gauge, make_client):
         store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2), fsync=False)
         watch = Watch(AlarmSettings(tuple(specs), 0.0), client.unit, client.unit_name, actions=False)
         made.append((store, watch))
-        recorder = Recorder(client, store, interval=0.2, alarms=watch)
+        recorder = Recorder(client, store, interval=0.2, alarms=watch, read_relays=True)
         return CountingBell(recorder, MonitorInfo(port=server.link, h5file=path, simulated=True)), watch, path
 
     yield build
@@ -84,7 +84,10 @@ async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(alarm_m
         table = app.screen.query_one(DataTable)
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         assert [r[0] for r in rows] == ["chamber-leak", "foreline-high"]
-        assert rows[0][3] == "raised" and rows[1][3] == "normal"
+        assert rows[0][2] == "above 1.0E-06 Torr" and rows[1][2] == "above 1.0E+03 Torr"  # VIPER's limits ...
+        assert rows[0][4] == "raised" and rows[1][4] == "normal"
+        relays = str(app.screen.query_one("#alarm-relays").render())  # ... beside the gauge's own trip points
+        assert relays.startswith("Gauge's own relays (Torr, on below/off above): I ")
         await pilot.press("escape")
 
         await pilot.press("a")

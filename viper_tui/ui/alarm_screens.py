@@ -18,6 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
 from ..alarms.engine import Snapshot, State
+from ..alarms.settings import AlarmSpec
 from ..events import EVENT_TEXT_BYTES
 from ..text import terminal_safe
 from .screens import Modal, NoteValidator
@@ -59,6 +60,16 @@ def _value(value: float) -> str:
     return f"{value:.2E}" if value == value else ""  # NaN: no value seen
 
 
+def limit_text(spec: AlarmSpec, unit: str, unit_name: str) -> str:
+    """VIPER's own limit in words, in the run's unit: `above 5.0E-06 Torr`, `state no-reply`."""
+    if spec.condition == "state":
+        return f"state {spec.state}"
+    limit = spec.limit_value(unit)
+    if spec.condition == "rate_above":
+        return f"rise > {limit:g} dec/min"
+    return f"{spec.condition} {limit:.1E} {unit_name}"
+
+
 class AcknowledgeScreen(Modal[str | None]):
     """Acknowledge every raised alarm, with an optional note; Enter acknowledges, Escape cancels."""
 
@@ -89,22 +100,28 @@ class AcknowledgeScreen(Modal[str | None]):
         self.dismiss(None)
 
 
-COLUMNS = ("alarm", "channel", "severity", "state", "since", "peak", "acknowledged", "guidance")
+COLUMNS = ("alarm", "channel", "limit", "severity", "state", "since", "peak", "acknowledged", "guidance")
 
 
 class AlarmListScreen(Modal[None]):
-    """Every configured alarm: state, since, peak, acknowledged by and when; Escape or A closes."""
+    """Every configured alarm: its limit, state, since, peak, acknowledged by and when, and the gauge's
+    own relay trip points beside them (as last read); Escape or A closes."""
 
     BINDINGS = [Binding("escape", "close", "Close"), Binding("A", "close", "Close", show=False)]
 
-    def __init__(self, states: Callable[[], list[Snapshot]]) -> None:
+    def __init__(self, states: Callable[[], list[Snapshot]], limits: dict[str, str] | None = None,
+                 relays: str | None = None) -> None:
         super().__init__()
         self.states = states
+        self.limits = limits or {}
+        self.relays = relays
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog table-dialog"):
             yield Label("Alarms (Escape closes)")
             yield DataTable(id="alarm-table", cursor_type="row", zebra_stripes=True)
+            yield Static(terminal_safe(f"Gauge's own {self.relays}" if self.relays else "gauge relays: not read"),
+                         id="alarm-relays", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -120,7 +137,8 @@ class AlarmListScreen(Modal[None]):
             acked = f"{s.acknowledged_by} {_clock(s.acknowledged_at)}".strip()
             if s.note:
                 acked += f": {s.note}"
-            cells = (s.name, s.channel, s.severity, state, _clock(s.since), _value(s.peak), acked, s.guidance)
+            cells = (s.name, s.channel, self.limits.get(s.name, ""), s.severity, state, _clock(s.since),
+                     _value(s.peak), acked, s.guidance)
             table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: no markup from a config
 
     def action_close(self) -> None:

@@ -27,7 +27,7 @@ from ..text import terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
                    SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
-from .alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge
+from .alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge, limit_text
 from .badges import BadgeBar
 from .readouts import Readout
 
@@ -184,7 +184,11 @@ class ViperApp(BaseApp):
         self.push_screen(AcknowledgeScreen(raised), acknowledge)
 
     def action_alarms(self) -> None:
-        self.push_screen(AlarmListScreen(self._alarm_states))
+        watch, gauge = self.recorder.alarms, self.recorder.gauge
+        limits = {spec.name: limit_text(spec, gauge.unit, gauge.unit_name)
+                  for spec in (watch.settings.alarms if watch is not None else ())}
+        relays = self.recorder.relays.text() if self.recorder.relays is not None else None
+        self.push_screen(AlarmListScreen(self._alarm_states, limits, relays))
 
     def action_toggle_pause(self) -> None:
         self.recorder.toggle_pause()  # the recorder's thread decides: a burst of p keys each counts
