@@ -1,4 +1,4 @@
-"""A gauge outage is one "no reply" / "answering" event pair, not an overrun per sample; rows go on.
+"""A gauge outage is one "silent" / "answering" event pair ("no reply since ..."), not an overrun per sample; rows go on.
 
 The simulated gauge is powered off (silent: every command times out) on a real pty, at an interval
 shorter than the read timeout, so each silent sample overruns its slot as on a real bus at night.
@@ -56,16 +56,16 @@ def test_two_outages_are_two_event_pairs_and_every_row_is_kept(tmp_path, serve_g
     kinds = [bytes(k).decode() for k in events["kind"]]
     texts = [bytes(t).decode() for t in events["text"]]
     at = events["index"]
-    assert kinds.count("no reply") == 2 and kinds.count("answering") == 2
+    assert kinds.count("silent") == 2 and kinds.count("answering") == 2
     pairs = [(int(at[k]), int(at[k + 1 + kinds[k + 1:].index("answering")])) for k, kind in enumerate(kinds)
-             if kind == "no reply"]
+             if kind == "silent"]
     for began, ended in pairs:
         # no overrun inside an outage: the outage is the reason, said once
         assert not [k for k, kind in enumerate(kinds) if kind == "overrun" and began < at[k] <= ended]
         assert (status[(index >= began) & (index < ended)] == Status.NO_REPLY).all()
         assert ended - began >= 8
     assert list(index) == sorted(index) and np.all(np.diff(index) == 1)  # every sample written
-    first = texts[kinds.index("no reply")]
+    first = texts[kinds.index("silent")]
     assert first.startswith("no reply from the gauge since ") and f"(sample {pairs[0][0]})" in first
     answer = texts[kinds.index("answering")]
     assert answer.startswith("answering again after ") and " without reply " in answer
@@ -82,7 +82,7 @@ def test_a_partial_silence_names_its_channels_and_disconnected_is_not_an_answer(
     ok, silent, gone = Reading(Status.OK, 1e-6), Reading(Status.NO_REPLY), Reading(Status.DISCONNECTED)
     assert watch.note(0, 100.0, (ok, ok, ok)) is None
     began = watch.note(1, 101.0, (ok, ok, silent))
-    assert began is not None and began.kind is EventKind.NO_REPLY and "no reply from CG2 since" in began.text
+    assert began is not None and began.kind is EventKind.SILENT and "no reply from CG2 since" in began.text
     assert watch.note(2, 102.0, (gone, gone, gone)) is None and watch.active  # the port went: still no answer
     assert watch.note(3, 103.0, (ok, silent, ok)) is None
     ended = watch.note(4, 4000.0, (ok, ok, ok))

@@ -66,7 +66,7 @@ class OutageWatch:
                 return None
             self.since, self._first_index, self._samples, self._channels = wall, index, 1, silent
             who = "the gauge" if len(silent) == len(CHANNELS) else ", ".join(silent)
-            return OutageChange(EventKind.NO_REPLY,
+            return OutageChange(EventKind.SILENT,
                                 f"no reply from {who} since {clock_text(wall)} (sample {index}); rows go on "
                                 "as NO REPLY, one event when it answers again")
         if any(r.status in _SILENT for r in readings):
