@@ -26,6 +26,13 @@ settings.register_profile("viper", deadline=None, suppress_health_check=[HealthC
 settings.load_profile("viper")
 
 
+@pytest.fixture(autouse=True)
+def utf8_screens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Screens in UTF-8 whatever the locale the tests run under (LANG unset is the C locale, which
+    draws ASCII: ui/ascii.py); a test of the ASCII forms sets VIPER_ASCII=1 or removes it."""
+    monkeypatch.setenv("VIPER_ASCII", "0")
+
+
 @pytest.fixture
 def upstream_file(tmp_path: Path) -> Path:
     """A copy of a file written by the earlier tool (five readings)."""

@@ -45,6 +45,8 @@ class EventKind(str, enum.Enum):
     CONTROL = "control"  # a command sent to the gauge (IG on/off, degas, ...)
     SUSPENDED = "suspended"  # VIPER did not run: computer suspended or process stopped (text: which, how long)
     ALARM = "alarm"  # an alarm's transition or an action's outcome (text: the alarm's name first; alarms/texts.py)
+    SILENT = "silent"  # a gauge outage began: a channel got no reply (text: which, since when); recording/outage.py
+    ANSWERING = "answering"  # the outage ended: every channel answered again (text: how long it lasted)
 
 
 @dataclass(frozen=True, slots=True)

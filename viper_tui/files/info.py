@@ -7,7 +7,8 @@ A gap is a step between consecutive rows of a run longer than 1.5 x the interval
 run at interval 0, or the earlier tool's rows, use 1.5 x the run's median step), or a jump in
 the sample index (samples acquired but not written). Events between the two rows say why:
 suspended (VIPER did not run: process stopped, or the computer asleep), pause/resume,
-disconnect/reconnect, overrun, interval change; a gap no event explains says so. Timestamp runs
+disconnect/reconnect, a gauge outage (every gap from its `silent` event to its `answering`
+event: the rows in between are NO REPLY), overrun, interval change; a gap no event explains says so. Timestamp runs
 on CLOCK_MONOTONIC, which stands still while the computer sleeps: across a `suspended` event the
 step in Time (the wall clock) is taken when it is the longer.
 The health says whether a crash left the file needing recovery (unequal dataset lengths,
@@ -48,6 +49,7 @@ _CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("suspended", (EventKind.SUSPENDED.value,)),
     ("pause", (EventKind.PAUSE.value, EventKind.RESUME.value)),
     ("disconnect", (EventKind.DISCONNECT.value, EventKind.RECONNECT.value)),
+    ("no reply", (EventKind.SILENT.value, EventKind.ANSWERING.value)),
     ("overrun", (EventKind.OVERRUN.value,)),
     ("interval change", (EventKind.INTERVAL.value,)),
 )
@@ -105,6 +107,15 @@ def _run_events(rf: RecordedFile
                              np.array([v for _, v in changes]))
         out[run] = re_
     return out, kinds, per_run
+
+
+def _open_outage(run_events: _RunEvents, before: np.ndarray) -> np.ndarray:
+    """Which rows `before` lie inside a gauge outage (its events alternate: no reply, answering)."""
+    began = run_events.by_kind.get(EventKind.SILENT.value)
+    if began is None:
+        return np.zeros(before.size, dtype=bool)
+    ended = run_events.by_kind.get(EventKind.ANSWERING.value, np.empty(0, dtype=np.int64))
+    return np.searchsorted(began, before, "right") > np.searchsorted(ended, before, "right")
 
 
 class _Scanner:
@@ -208,6 +219,8 @@ class _Scanner:
                         # events with before < index <= after sit between the two rows
                         hit |= (np.searchsorted(arr, after, "right")
                                 - np.searchsorted(arr, before, "right")) > 0
+                if name == "no reply":
+                    hit |= _open_outage(run_events, before)
                 for h in np.flatnonzero(hit):
                     labels[h] = f"{labels[h]} + {name}" if labels[h] else name
         first_row = rows.start + a - (1 if have_prev else 0)

@@ -2,7 +2,8 @@
 
 Sample k of a stretch at one interval is due at anchor + k x interval on the monotonic clock, so
 nothing accumulates (the earlier tool slept `interval` after each slow read and drifted by seconds
-per sample). A sample that overruns its slot skips to the next free slot and says so in an event.
+per sample). A sample that overruns its slot skips to the next free slot and says so in an event
+(not while the gauge is silent: one outage event pair says it, outage.py).
 
 The recorder knows nothing of any user interface. Front ends subscribe to samples and events
 (callbacks run in the recorder's thread; a UI must hand them over to its own thread) and command
@@ -32,6 +33,7 @@ from ..link.relays import RelayReport, RelaySetting, read_relay, read_relays
 from ..readings import Sample
 from ..source import EventListener, RunSummary, SampleListener
 from .freeze import FreezeWatch
+from .outage import OutageWatch
 from .recorder_commands import (Acknowledge, AlarmNote, Command, Control, ControlCallback, Mark, Pause, Resume,
                                 SetInterval, Stop, TogglePause, Wake)
 
@@ -86,6 +88,7 @@ class Recorder:
         self._interval_changed = False
         self._freezes = freeze_watch or FreezeWatch(clock)
         self._frozen = 0.0  # seconds VIPER did not run since the last sample was due
+        self._outage = OutageWatch()  # a silent gauge: one event pair, no overrun per sample
         self._read_relays = read_relays
         self.relays: RelayReport | None = None  # the gauge's trip points, as read at start
         self.alarms = alarms if alarms else None
@@ -218,7 +221,7 @@ class Recorder:
         sample_began = anchor + slot * self.interval
         slot += 1
         late = now - (anchor + slot * self.interval)
-        if late > LATE_TOLERANCE * self.interval:
+        if late > LATE_TOLERANCE * self.interval:  # during an outage the read timeouts are the reason
             skipped = math.ceil(late / self.interval)
             slot += skipped
             slots = f"skipped {skipped} slot{'s' if skipped > 1 else ''}"
@@ -227,7 +230,8 @@ class Recorder:
             else:
                 text = (f"sample {self._next_index - 1} took {now - sample_began:.3f} s at interval "
                         f"{self.interval:g} s; {slots}")
-            self._emit(EventKind.OVERRUN, text)
+            if frozen or not self._outage.active:
+                self._emit(EventKind.OVERRUN, text)
         return anchor, slot
 
     def _restart_slots(self, last_due: float | None) -> tuple[float, int]:
@@ -339,6 +343,9 @@ class Recorder:
         wall = self._wallclock()
         readings = self.gauge.read_all()
         self._gauge_events()
+        change = self._outage.note(self._next_index, wall, readings)
+        if change is not None:  # before the row: the event sits between the last answer and the first silence
+            self._emit(change.kind, change.text)
         sample = Sample(self._next_index, began - self._start, wall, readings)
         self._next_index += 1
         self.summary.samples += 1

@@ -15,6 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from .ascii import plain
+
 TONES: dict[str, str] = {
     "recording": "ok", "live": "ok",
     "paused": "hold", "not-storing": "hold", "ended": "hold",
@@ -33,7 +35,7 @@ def tone(state: str) -> str:
 
 def badge_label(state: str, word: str) -> str:
     """`● RECORDING`, `‖ PAUSED`, `!! DISCONNECTED`: the marker says the tone without colour."""
-    return f"{MARKERS[tone(state)]}{word}"
+    return plain(f"{MARKERS[tone(state)]}{word}")  # `* RECORDING`, `|| PAUSED` in ASCII (ascii.py)
 
 
 class Badge(Static):

@@ -34,6 +34,7 @@ from ..protocol.facts import DEFAULT_UNIT
 from ..readings import CHANNELS, Sample, Status
 from ..source import RunSummary, Source
 from ..text import event_line, sample_line, terminal_safe
+from .ascii import plain
 from .badges import BadgeBar
 from .history import History
 from .logpane import LogPane
@@ -286,7 +287,7 @@ class BaseApp(App[int]):
         raise NotImplementedError
 
     def _set_status(self, parts: list[str]) -> None:
-        text = terminal_safe(" · ".join(parts))
+        text = plain(terminal_safe(" · ".join(parts)))
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text)

@@ -20,6 +20,7 @@ from textual.renderables.digits import Digits as DigitsRenderable
 from textual.widgets import Digits, Sparkline, Static
 
 from ..readings import Reading, Status
+from .ascii import digits_widget, plain
 from .history import History
 
 TREND_STEADY = 0.01  # decades per minute below which a channel is called steady
@@ -98,7 +99,7 @@ def trend_forms(slope: float | None) -> list[str]:
         return []
     if abs(slope) < TREND_STEADY:
         return ["steady", "="]
-    arrow = "▲" if slope > 0 else "▼"
+    arrow = plain("▲" if slope > 0 else "▼")
     forms = [f"{arrow} {slope:+.2f} dec/min", f"{arrow}{slope:+.2f}/min", f"{arrow}{slope:+.1f}/min", arrow]
     return forms if abs(slope) >= 0.05 else forms[:2] + forms[3:]  # never "+0.0"
 
@@ -154,7 +155,7 @@ class Readout(Vertical):
         self._texts: dict[str, str] = {}  # what each line shows
 
     def compose(self) -> ComposeResult:
-        yield Digits("-.--E-00", classes="value")
+        yield digits_widget("-.--E-00", classes="value")
         yield Static("", classes="word", markup=False)
         yield Static(self.unit, classes="info", markup=False)
         yield Sparkline([], classes="spark")

@@ -13,6 +13,7 @@ import plotext as plt
 from rich.text import Text
 from textual.widgets import Static
 
+from .ascii import chart_marker, plain
 from .history import History, Point
 from .readouts import Readout, age_text, digits_text, status_word, trend_text
 
@@ -92,14 +93,14 @@ def build_chart(points: list[Point], marks: list[float], window: float | None, n
         plt.title("no values yet")
         plt.yticks([])
         plt.xticks([])
-        return plt.build()
+        return plain(plt.build())
     lo, hi = math.floor(min(values)), math.ceil(max(values))
     if hi - lo < 1:
         hi = lo + 1
     start = max(now - window, points[0][0]) if window else points[0][0]  # a young run fills the width
     for channel, colour in enumerate(CHANNEL_COLOURS):
         for xs, ys in _segments(points, channel + 1):
-            plt.plot([(x - now) / 60 for x in xs], ys, marker="braille", color=colour)
+            plt.plot([(x - now) / 60 for x in xs], ys, marker=chart_marker(channel), color=colour)
     for mark in marks:
         if mark >= start:
             plt.vline((mark - now) / 60, "red")
@@ -113,7 +114,7 @@ def build_chart(points: list[Point], marks: list[float], window: float | None, n
     plt.ylim(lo, hi)
     plt.xlim(min((start - now) / 60, -0.1), 0)
     plt.xlabel("minutes")
-    return plt.build()
+    return plain(plt.build())
 
 
 def _segments(points: list[Point], column: int) -> list[tuple[list[float], list[float]]]:
