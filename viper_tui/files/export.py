@@ -102,32 +102,60 @@ def _ints(a: np.ndarray) -> list[str]:
     return list(map(str, a.tolist()))
 
 
-def _interleave(cols: list[list[str]], n: int) -> str:
-    """The lines ``c0,c1,...,ck\n`` of equal-length columns, in one join (no per-row Python)."""
+_CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ" for each ms
+
+
+def _clock() -> tuple[np.ndarray, np.ndarray]:
+    if not _CLOCK:
+        seconds = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+        _CLOCK.append(np.array([*seconds, ""], dtype=object))
+        _CLOCK.append(np.array([*(f".{ms:03d}Z" for ms in range(1000)), ""], dtype=object))
+    return _CLOCK[0], _CLOCK[1]
+
+
+def _iso_pieces(t: np.ndarray) -> list[list[str]]:
+    """`iso_times` as three pieces per row (date and "T", time of day, milliseconds and "Z"),
+    each a table look-up: the same text, without formatting every row's date."""
+    stamps_ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
+    ms = np.round(np.where(stamps_ok, t, 0.0) * 1e6).astype(np.int64) // 1000
+    day, rest = np.divmod(ms, 86_400_000)
+    days, inverse = np.unique(day, return_inverse=True)
+    dates = np.array([d + "T" for d in np.datetime_as_string(days.astype("datetime64[D]")).tolist()]
+                     + [""], dtype=object)
+    seconds, millis = _clock()
+    hide = ~stamps_ok
+    return [dates[np.where(hide, days.size, inverse.reshape(-1))].tolist(),
+            seconds[np.where(hide, seconds.size - 1, rest // 1000)].tolist(),
+            millis[np.where(hide, millis.size - 1, rest % 1000)].tolist()]
+
+
+def _interleave(cols: list[list[str]], seps: list[str], n: int) -> str:
+    """The lines ``c0 s0 c1 s1 ... ck "\n"`` of equal-length columns, in one join (no per-row
+    Python): `seps` are the texts between columns (``,`` or nothing)."""
     k = len(cols)
     flat: list[str] = [""] * (2 * k * n)
-    comma, newline = [","] * n, ["\n"] * n
     for j, col in enumerate(cols):
         flat[2 * j::2 * k] = col
-        flat[2 * j + 1::2 * k] = newline if j == k - 1 else comma
+        sep = seps[j] if j < k - 1 else "\n"
+        if sep:
+            flat[2 * j + 1::2 * k] = [sep] * n
     return "".join(flat)
 
 
 def row_text(rows: Rows, keep_missing: bool) -> str:
     """The CSV lines (each ending in a line end) of a block of rows, formatted column by column."""
     status = rows.status
-    stamps, ok = _iso_array(rows.time)
-    iso = np.where(ok, np.char.add(stamps, "Z"), "") if len(rows) else stamps
     cols: list[list[str]] = [
-        iso.tolist(), _floats(rows.time), _ints(rows.run), _ints(rows.index),
+        *_iso_pieces(rows.time), _floats(rows.time), _ints(rows.run), _ints(rows.index),
         _floats(rows.elapsed)]
+    seps = ["", "", *[","] * 20]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
     for c, values in enumerate(rows.pressures):
         blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
         cols.append(_floats(values, blank))
     for c in range(len(CHANNELS)):
         cols.append(_WORDS[status[:, c]].tolist())
-    return _interleave(cols, len(rows))
+    return _interleave(cols, seps, len(rows))
 
 
 def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
