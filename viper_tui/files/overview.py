@@ -35,7 +35,7 @@ RAW_ROWS = 4096
 WINDOWS: tuple[tuple[float, int], ...] = ((10.0, 8640), (300.0, 8928), (3600.0, 8760))
 """(bucket seconds, buckets kept): 24 h of 10 s buckets, 31 days of 5 min, a year of hours."""
 BUDGET_ROWS = 1_000_000  # rows read in full (the newest); as many again sampled from older ones
-_BLOCK = 1 << 18  # rows per read
+_BLOCK = 1 << 17  # rows per read
 
 
 def log_pressures(rows: Rows) -> np.ndarray:
