@@ -25,7 +25,10 @@ to a terminal, texts are also made terminal-safe (text.terminal_safe). ``--run N
 select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seconds; rows with
 ``since <= unix_time < until`` are kept, so rows without a time are left out by a time filter.
 
-Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
+A time filter finds its rows by binary search over the Time column within each run (/runs),
+so ``--since`` over the last rows of a year reads only those rows; the rows are formatted a
+column at a time (ISO times from tables, repeated values formatted once), the same text as
+formatting them row by row. Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
 little memory, and a recorder may go on writing it meanwhile (the export stops at the rows the
 file held when it began). ``-o OUT`` writes OUT.partial and renames it when complete. A closed
 pipe (``| head``) ends the export quietly.
