@@ -120,13 +120,19 @@ def test_since_until_by_binary_search_keep_exactly_the_scanned_rows(mixed):
                                     runs=[1, 2])
 
 
-def test_row_at_finds_the_first_row_at_or_after_a_time(mixed):
+def test_row_at_splits_each_run_at_a_time(mixed):
+    """Within each run (the crashed one ends in padded rows without a time), the rows before
+    row_at(t) are all earlier than t and the rows from it on are not."""
     with RecordedFile(mixed) as rf:
         times = rf.read().time
-        for t in [*times[np.isfinite(times)][::5], -math.inf, math.inf, T0 + 1.5e6]:
-            want = int(np.flatnonzero(np.isfinite(times) & (times >= t))[0]) \
-                if (np.isfinite(times) & (times >= t)).any() else rf.rows
-            assert rf.row_at(float(t)) == want
+        spans = export.run_spans(rf)
+        assert len(spans) == 4 and np.isnan(times[spans[2][1] - 1])  # run 2 ends padded
+        for t in [*times[np.isfinite(times)][::3], -math.inf, math.inf, T0 + 1.5e6]:
+            for a, b in spans:
+                r = rf.row_at(float(t), a, b)
+                assert a <= r <= b
+                assert not (times[a:r] >= t).any() and not (times[r:b] < t).any()
+                assert r == b or np.isnan(times[r]) or times[r] >= t
 
 
 def write_days(path, rows: int, spike_every: int) -> np.ndarray:

@@ -125,8 +125,9 @@ class _Accumulator:
         return Buckets(self.width, starts[keep], sums[keep], counts[keep], low[keep], high[keep])
 
 
-def _row_at(rf: RecordedFile, t: float, hi: int) -> int:
-    return rf.row_at(t, 0, hi) if math.isfinite(t) else 0
+def _row_at(rf: RecordedFile, t: float, lo: int, hi: int) -> int:
+    """The first row of the oldest window (too early a row at worst: see RecordedFile.row_at)."""
+    return rf.row_at(t, lo, hi) if math.isfinite(t) else lo
 
 
 def chart_history(path: str | os.PathLike[str] | RecordedFile,
@@ -151,12 +152,13 @@ def _chart_history(rf: RecordedFile, windows: Sequence[tuple[float, int]], raw: 
     known = np.isfinite(tail.time)
     raw_times, raw_logs = tail.time[known], log_pressures(tail)[known]
     last = float(raw_times[-1]) if raw_times.size else math.nan
-    first_row = rf.row_at(-math.inf, 0, n) if math.isfinite(last) else n  # rows before have no time
+    firsts = [r.first_row for r in rf.runs()]  # rows before VIPER's first run have no time
+    first_row = min(min(firsts, default=n), n) if math.isfinite(last) else n
     first = float(rf.read(first_row, first_row + 1).time[0]) if first_row < n else math.nan
     accs = [_Accumulator(w, c, math.floor(last / w) * w - (c - 1) * w if math.isfinite(last)
                          else math.inf) for w, c in windows]
     oldest = min((a.since for a in accs), default=math.inf)
-    start = max(first_row, _row_at(rf, oldest, n)) if math.isfinite(oldest) else n
+    start = _row_at(rf, oldest, first_row, n) if math.isfinite(oldest) else n
     full_from = start if n - start <= 2 * budget else n - budget
     rows_read = 0
     # older rows, sampled: one chunk in every `step`, so about `budget` rows in all

@@ -379,15 +379,18 @@ class RecordedFile:
         """The first row in ``lo .. hi`` whose Time is at least `t` (`hi` if none), by binary
         search over the Time dataset: a few point reads, whatever the file's size.
 
-        Relies on the Time column's order: rows are written as they are sampled, so times only
-        grow (earlier-tool rows, NaN, come first and count as before any time). A clock set
-        back during a recording breaks that order; the search then lands on one of the places
-        where the time passes `t`.
+        Relies on the Time column's order within a run: rows are written as they are sampled,
+        so times only grow. A row without a time (NaN) counts as after every time: a crash's
+        padded rows sit at the end of their run, and the earlier tool's rows are a span of
+        their own (search runs one by one, /runs first_row). Where that order does not hold
+        (a clock set back during a run, padded rows between two searched runs) the result
+        errs towards too early a row, never too late: a caller that then filters the rows by
+        their time (as export does) still keeps exactly the right ones.
         """
         hi = self.rows if hi is None else max(0, min(hi, self.rows))
         lo = max(0, min(lo, hi))
-        if "Time" not in self.lengths or math.isnan(t):
-            return lo if "Time" in self.lengths else hi
+        if "Time" not in self.lengths:
+            return hi
 
         def search(f: h5py.File) -> int:
             ds = f["Time"]
@@ -395,7 +398,7 @@ class RecordedFile:
             while a < b:
                 mid = (a + b) // 2
                 value = float(ds[mid])
-                if value >= t and not math.isnan(value):
+                if math.isnan(value) or value >= t:
                     b = mid
                 else:
                     a = mid + 1
