@@ -235,3 +235,37 @@ def test_preload_gives_what_adding_the_rows_one_by_one_gives(tmp_path):
         assert [x.counts for x in a.buckets] == [x.counts for x in b.buckets]
         for x, y in zip(a.buckets, b.buckets):
             assert x.sums == pytest.approx(y.sums, abs=1e-9)
+
+
+def test_a_poll_that_finds_many_rows_sends_the_chart_an_overview_not_every_sample(tmp_path):
+    """Rows that arrive faster than a viewer polls (a long stall, a copied-in file) reach the
+    chart as one overview of the older ones; only the newest POLL_ROWS come as samples, so
+    nothing queues up behind them."""
+    import threading
+
+    from tests.helpers import wait_until
+    from viper_tui.files import follower as follower_module
+
+    path = tmp_path / "grow.h5"
+    write_days(path, 1000, spike_every=400)
+    follower = follower_module.FileFollower(path)
+    overviews, samples = [], []
+    follower.subscribe(samples.append, None)
+    follower.subscribe_file(overviews.append, lambda events: None)
+    thread = threading.Thread(target=follower.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: follower.state.loaded and len(samples) == follower_module.REPLAY)
+        assert len(overviews) == 1 and overviews[0].samples == 1000 - follower_module.REPLAY
+        more = 1000 + follower_module.POLL_ROWS + 25_000
+        write_days(path, more, spike_every=400)  # the same rows again, and 35,000 more
+        wait_until(lambda: follower.state.rows == more, timeout=30)
+        wait_until(lambda: len(samples) == follower_module.REPLAY + follower_module.POLL_ROWS)
+    finally:
+        follower.stop()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert len(overviews) == 2 and overviews[1].samples == 25_000
+    assert overviews[1].first_time == T0 + 1000 and overviews[1].last_time == T0 + 25_999
+    assert samples[-1].time == T0 + more - 1
+    assert samples[follower_module.REPLAY].time == T0 + 26_000

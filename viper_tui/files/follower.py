@@ -35,6 +35,7 @@ from .records import run_ending
 
 POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
 REPLAY = 200  # rows handed over as samples when the file is opened (the log pane's worth)
+POLL_ROWS = 10_000  # at most this many new rows of one poll as samples; more go as an overview
 
 OverviewListener = Callable[[ChartHistory], None]
 HistoryListener = Callable[[list[Event]], None]
@@ -191,7 +192,12 @@ class FileFollower:
         state = self.state
         state.live = self._is_live()
         try:
-            update = fetch_new(self.path, state.rows, len(state.events), len(state.runs))
+            update = fetch_new(self.path, state.rows, len(state.events), len(state.runs),
+                               max_rows=POLL_ROWS)
+            if update.skipped:  # a long stall, or a new file: the rows before go to the chart
+                seen = update.total_rows - len(update.rows) - update.skipped
+                overview = chart_history(self.path, stop=update.total_rows - len(update.rows),
+                                         start=seen)
         except RecordedFileError as exc:
             state.error = str(exc)  # a recorder may be mid-write: try again next time
             return
@@ -200,6 +206,9 @@ class FileFollower:
             state.runs, state.events, state.stopped = [], [], set()
         state.runs.extend(update.runs)
         state.rows = update.total_rows
+        if update.skipped:
+            for on_overview in self._overview_listeners:
+                on_overview(overview)
         for record in update.events:
             if record.kind == EventKind.STOP.value:
                 state.stopped.add(record.run)

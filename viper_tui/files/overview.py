@@ -132,28 +132,30 @@ def _row_at(rf: RecordedFile, t: float, lo: int, hi: int) -> int:
 
 def chart_history(path: str | os.PathLike[str] | RecordedFile,
                   windows: Sequence[tuple[float, int]] = WINDOWS, raw: int = RAW_ROWS,
-                  budget: int = BUDGET_ROWS, stop: int | None = None) -> ChartHistory:
+                  budget: int = BUDGET_ROWS, stop: int | None = None,
+                  start: int = 0) -> ChartHistory:
     """The chart history of the file at `path` (or an open RecordedFile) as of now, of its
-    rows up to `stop` (all readable rows by default; the viewer hands the last few over as
-    samples instead).
+    rows `start` to `stop` (all readable rows by default; the viewer hands the last few over as
+    samples instead, and a poll that finds many new rows passes only those).
 
     Reads about ``raw + min(rows, 2 * budget)`` rows whatever the file's size.
     """
     if isinstance(path, RecordedFile):
-        return _chart_history(path, windows, raw, budget, stop)
+        return _chart_history(path, windows, raw, budget, stop, start)
     with RecordedFile(path) as rf:
-        return _chart_history(rf, windows, raw, budget, stop)
+        return _chart_history(rf, windows, raw, budget, stop, start)
 
 
 def _chart_history(rf: RecordedFile, windows: Sequence[tuple[float, int]], raw: int,
-                   budget: int, stop: int | None) -> ChartHistory:
+                   budget: int, stop: int | None, begin: int) -> ChartHistory:
     n = rf.rows if stop is None else max(0, min(stop, rf.rows))
-    tail = rf.read(max(0, n - max(raw, 1)), n)
+    begin = max(0, min(begin, n))
+    tail = rf.read(max(begin, n - max(raw, 1)), n)
     known = np.isfinite(tail.time)
     raw_times, raw_logs = tail.time[known], log_pressures(tail)[known]
     last = float(raw_times[-1]) if raw_times.size else math.nan
     firsts = [r.first_row for r in rf.runs()]  # rows before VIPER's first run have no time
-    first_row = min(min(firsts, default=n), n) if math.isfinite(last) else n
+    first_row = max(begin, min(min(firsts, default=n), n)) if math.isfinite(last) else n
     first = float(rf.read(first_row, first_row + 1).time[0]) if first_row < n else math.nan
     accs = [_Accumulator(w, c, math.floor(last / w) * w - (c - 1) * w if math.isfinite(last)
                          else math.inf) for w, c in windows]
