@@ -156,9 +156,19 @@ def row_text(rows: Rows, keep_missing: bool) -> str:
     for c, values in enumerate(rows.pressures):
         blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
         cols.append(_floats(values, blank))
-    for c in range(len(CHANNELS)):
-        cols.append(_WORDS[status[:, c]].tolist())
+    cols.append(_status_words(status))
     return _interleave(cols, seps, len(rows))
+
+
+def _status_words(status: np.ndarray) -> list[str]:
+    """The status cells of each row as one text (``ok,ok,over_range``): a row's three codes
+    repeat from row to row, so each combination is spelt once."""
+    codes = status.astype(np.int64) @ (np.int64(1) << (8 * np.arange(status.shape[1], dtype=np.int64)))
+    values, inverse = np.unique(codes, return_inverse=True)
+    words = np.array([",".join(_WORDS[(v >> (8 * np.arange(status.shape[1]))) & 255].tolist())
+                      for v in values.tolist()], dtype=object)
+    out: list[str] = words[inverse.reshape(-1)].tolist()
+    return out
 
 
 def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
