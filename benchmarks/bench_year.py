@@ -73,6 +73,11 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process so far: on a shared, loaded machine wall time says little."""
+    return time.process_time()
+
+
 class _Null(io.TextIOBase):
     chars = 0
 
@@ -92,13 +97,14 @@ def measure(what: str, path: str) -> None:
         from viper_tui.files.overview import chart_history
         from viper_tui.ui.history import History
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         overview = chart_history(path)
         history = History()
         history.preload(overview)
         points = history.window(None, overview.last_time, 200)
         dt = time.perf_counter() - t0
-        print(f"chart_history + History.preload + the 'all' window: {dt:.2f} s, "
+        print(f"chart_history + History.preload + the 'all' window: {dt:.2f} s "
+              f"({cpu_s() - c0:.2f} s CPU), "
               f"peak RSS {peak_mib():.0f} MiB ({overview.rows_read:,} of {overview.rows:,} rows "
               f"read, {len(points)} points)")
     elif what == "viewer":
@@ -128,27 +134,44 @@ def measure(what: str, path: str) -> None:
             _ = (Readout, PressureChart)
             return dt
 
+        c0 = cpu_s()
         dt = asyncio.run(run())
-        print(f"viewer (pilot, 120x36) open to readouts + full chart: {dt:.2f} s, "
+        print(f"viewer (pilot, 120x36) open to readouts + full chart: {dt:.2f} s "
+              f"({cpu_s() - c0:.2f} s CPU), "
               f"peak RSS {peak_mib():.0f} MiB")
+    elif what == "baseline":  # the viewer's way before chart_history: every row, bucketed
+        from viper_tui.files.follower import pressures_of
+        from viper_tui.ui.history import History
+
+        t0, c0 = time.perf_counter(), cpu_s()
+        history = History()
+        with RecordedFile(path) as rf:
+            for block in rf.blocks():
+                known = np.isfinite(block.time)
+                history.load(block.time[known], pressures_of(block)[known])
+        dt = time.perf_counter() - t0
+        print(f"baseline (every row read and bucketed, as before): {dt:.2f} s "
+              f"({cpu_s() - c0:.2f} s CPU), peak RSS {peak_mib():.0f} MiB")
     elif what == "since":
         with RecordedFile(path) as rf:
             last = float(rf.read(rf.rows - 1000, rf.rows - 999).time[0])
         null = _Null()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         with RecordedFile(path) as rf:
             written = export_rows(rf, null, since=last)
         dt = time.perf_counter() - t0
-        print(f"export --since (the last {written:,} rows): {dt * 1000:.0f} ms, "
+        print(f"export --since (the last {written:,} rows): {dt * 1000:.0f} ms "
+              f"({(cpu_s() - c0) * 1000:.0f} ms CPU), "
               f"peak RSS {peak_mib():.0f} MiB")
     elif what == "full":
         null = _Null()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         with RecordedFile(path) as rf:
             written = export_rows(rf, null)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, cpu_s() - c0
         print(f"full export (to a null sink): {written:,} rows in {dt:.1f} s = "
-              f"{written / dt:,.0f} rows/s, {null.chars / max(1, written):.0f} bytes/row, "
+              f"{written / dt:,.0f} rows/s ({written / cpu:,.0f} rows per CPU second), "
+              f"{null.chars / max(1, written):.0f} bytes/row, "
               f"peak RSS {peak_mib():.0f} MiB")
 
 
@@ -157,6 +180,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=31_536_000)
     ap.add_argument("--keep", help="build (or reuse) this file instead of a temporary one")
     ap.add_argument("--skip-full", action="store_true", help="leave out the full export")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also time the old way (every row read and bucketed)")
     ap.add_argument("--only", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.only:
@@ -169,7 +194,8 @@ def main() -> int:
             build(path, args.rows)
             print(f"built {args.rows:,} rows in {time.perf_counter() - t0:.0f} s: "
                   f"{path.stat().st_size / 2**30:.2f} GiB")
-        whats = ["overview", "viewer", "since"] + ([] if args.skip_full else ["full"])
+        whats = (["baseline"] if args.baseline else []) + ["overview", "viewer", "since"] + (
+            [] if args.skip_full else ["full"])
         for what in whats:
             subprocess.run([sys.executable, __file__, "--only", what, "--keep", str(path)],
                            check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
