@@ -25,7 +25,10 @@ to a terminal, texts are also made terminal-safe (text.terminal_safe). ``--run N
 select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seconds; rows with
 ``since <= unix_time < until`` are kept, so rows without a time are left out by a time filter.
 
-Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
+A time filter finds its rows by binary search over the Time column within each run (/runs),
+so ``--since`` over the last rows of a year reads only those rows; the rows are formatted a
+column at a time (ISO times from tables, repeated values formatted once), the same text as
+formatting them row by row. Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
 little memory, and a recorder may go on writing it meanwhile (the export stops at the rows the
 file held when it began). ``-o OUT`` writes OUT.partial and renames it when complete. A closed
 pipe (``| head``) ends the export quietly.
@@ -56,11 +59,15 @@ def header(unit: str) -> list[str]:
             *(f"{name}_status" for name in CHANNELS)]
 
 
-def iso_times(t: np.ndarray) -> list[str]:
-    """ISO-8601 UTC with milliseconds, vectorised; empty for NaN and for a time outside TIME_RANGE."""
+def _iso_array(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
     micros = np.round(np.where(ok, t, 0.0) * 1e6).astype(np.int64)
-    stamps = np.datetime_as_string((micros // 1000).astype("datetime64[ms]"), unit="ms")
+    return np.datetime_as_string((micros // 1000).astype("datetime64[ms]"), unit="ms"), ok
+
+
+def iso_times(t: np.ndarray) -> list[str]:
+    """ISO-8601 UTC with milliseconds, vectorised; empty for NaN and for a time outside TIME_RANGE."""
+    stamps, ok = _iso_array(t)
     out = [s + "Z" for s in stamps.tolist()]
     for k in np.flatnonzero(~ok).tolist():
         out[k] = ""
@@ -68,27 +75,105 @@ def iso_times(t: np.ndarray) -> list[str]:
 
 
 def _floats(a: np.ndarray, blank: np.ndarray | None = None) -> list[str]:
-    """Shortest text that reads back as the same float; empty where NaN or `blank`."""
-    out = list(map(float.__repr__, a.tolist()))
+    """Shortest text that reads back as the same float (``repr``); empty where NaN or `blank`.
+
+    Pressures repeat (a gauge gives a few digits): each distinct value is formatted once.
+    """
     hide = np.isnan(a) if blank is None else (np.isnan(a) | blank)
+    if a.size > 64:
+        bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
+        if bits.size * 4 < a.size:
+            values = bits.view(np.float64)
+            words = np.array(list(map(float.__repr__, values.tolist())) + [""], dtype=object)
+            inverse = np.where(hide, bits.size, inverse.reshape(-1))
+            out: list[str] = words[inverse].tolist()
+            return out
+    out = list(map(float.__repr__, a.tolist()))
     for k in np.flatnonzero(hide).tolist():
         out[k] = ""
     return out
 
 
-def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
-    """CSV lines (without line ends) for a block of rows."""
+def _ints(a: np.ndarray) -> list[str]:
+    """Integers as text; a run number repeats, an index counts up: each distinct one once."""
+    if a.size > 64:
+        values, inverse = np.unique(a, return_inverse=True)
+        if values.size * 4 < a.size:
+            words = np.array(list(map(str, values.tolist())), dtype=object)
+            out: list[str] = words[inverse.reshape(-1)].tolist()
+            return out
+    return list(map(str, a.tolist()))
+
+
+_CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ" for each ms
+
+
+def _clock() -> tuple[np.ndarray, np.ndarray]:
+    if not _CLOCK:
+        seconds = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+        _CLOCK.append(np.array([*seconds, ""], dtype=object))
+        _CLOCK.append(np.array([*(f".{ms:03d}Z" for ms in range(1000)), ""], dtype=object))
+    return _CLOCK[0], _CLOCK[1]
+
+
+def _iso_pieces(t: np.ndarray) -> list[list[str]]:
+    """`iso_times` as three pieces per row (date and "T", time of day, milliseconds and "Z"),
+    each a table look-up: the same text, without formatting every row's date."""
+    stamps_ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
+    ms = np.round(np.where(stamps_ok, t, 0.0) * 1e6).astype(np.int64) // 1000
+    day, rest = np.divmod(ms, 86_400_000)
+    days, inverse = np.unique(day, return_inverse=True)
+    dates = np.array([d + "T" for d in np.datetime_as_string(days.astype("datetime64[D]")).tolist()]
+                     + [""], dtype=object)
+    seconds, millis = _clock()
+    hide = ~stamps_ok
+    return [dates[np.where(hide, days.size, inverse.reshape(-1))].tolist(),
+            seconds[np.where(hide, seconds.size - 1, rest // 1000)].tolist(),
+            millis[np.where(hide, millis.size - 1, rest % 1000)].tolist()]
+
+
+def _interleave(cols: list[list[str]], seps: list[str], n: int) -> str:
+    """The lines ``c0 s0 c1 s1 ... ck "\n"`` of equal-length columns, in one join (no per-row
+    Python): `seps` are the texts between columns (``,`` or nothing)."""
+    k = len(cols)
+    flat: list[str] = [""] * (2 * k * n)
+    for j, col in enumerate(cols):
+        flat[2 * j::2 * k] = col
+        sep = seps[j] if j < k - 1 else "\n"
+        if sep:
+            flat[2 * j + 1::2 * k] = [sep] * n
+    return "".join(flat)
+
+
+def row_text(rows: Rows, keep_missing: bool) -> str:
+    """The CSV lines (each ending in a line end) of a block of rows, formatted column by column."""
     status = rows.status
     cols: list[list[str]] = [
-        iso_times(rows.time), _floats(rows.time), list(map(str, rows.run.tolist())),
-        list(map(str, rows.index.tolist())), _floats(rows.elapsed)]
+        *_iso_pieces(rows.time), _floats(rows.time), _ints(rows.run), _ints(rows.index),
+        _floats(rows.elapsed)]
+    seps = ["", "", *[","] * 20]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
     for c, values in enumerate(rows.pressures):
         blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
         cols.append(_floats(values, blank))
-    for c in range(len(CHANNELS)):
-        cols.append(_WORDS[status[:, c]].tolist())
-    return map(",".join, zip(*cols))
+    cols.append(_status_words(status))
+    return _interleave(cols, seps, len(rows))
+
+
+def _status_words(status: np.ndarray) -> list[str]:
+    """The status cells of each row as one text (``ok,ok,over_range``): a row's three codes
+    repeat from row to row, so each combination is spelt once."""
+    codes = status.astype(np.int64) @ (np.int64(1) << (8 * np.arange(status.shape[1], dtype=np.int64)))
+    values, inverse = np.unique(codes, return_inverse=True)
+    words = np.array([",".join(_WORDS[(v >> (8 * np.arange(status.shape[1]))) & 255].tolist())
+                      for v in values.tolist()], dtype=object)
+    out: list[str] = words[inverse.reshape(-1)].tolist()
+    return out
+
+
+def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
+    """CSV lines (without line ends) for a block of rows."""
+    return iter(row_text(rows, keep_missing).splitlines())
 
 
 def select(rows: Rows, since: float | None, until: float | None) -> Rows:
@@ -112,6 +197,33 @@ def ranges(rf: RecordedFile, runs: list[int] | None) -> list[tuple[int, int]]:
     return sorted({rf.run_rows(r) for r in runs})
 
 
+def run_spans(rf: RecordedFile) -> list[tuple[int, int]]:
+    """Every run's rows (the earlier tool's first), from /runs: the time order holds within one."""
+    firsts = sorted({min(r.first_row, rf.rows) for r in rf.runs()} | {0, rf.rows})
+    return [(a, b) for a, b in zip(firsts, firsts[1:]) if a < b]
+
+
+def narrow(rf: RecordedFile, spans: list[tuple[int, int]], since: float | None,
+           until: float | None) -> list[tuple[int, int]]:
+    """Each span cut to the rows with since <= Time < until, by binary search over Time within
+    each run: a time filter reads in proportion to what it keeps, not to the file."""
+    if since is None and until is None:
+        return spans
+    out: list[tuple[int, int]] = []
+    for start, stop in spans:
+        for a, b in run_spans(rf):
+            a, b = max(a, start), min(b, stop)
+            if a >= b:
+                continue
+            if since is not None:
+                a = rf.row_at(since, a, b)
+            if until is not None:
+                b = rf.row_at(until, a, b)
+            if a < b:
+                out.append((a, b))
+    return out
+
+
 def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
                 since: float | None = None, until: float | None = None,
                 keep_missing: bool = False, block: int = BLOCK_ROWS) -> int:
@@ -119,12 +231,11 @@ def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
     spans = ranges(rf, runs)  # a run that does not exist is an error before anything is written
     out.write(",".join(header(rf.unit)) + "\n")
     written = 0
-    for start, stop in spans:
+    for start, stop in narrow(rf, spans, since, until):
         for rows in rf.blocks(start, stop, block):
             rows = select(rows, since, until)
             if len(rows):
-                out.write("\n".join(row_lines(rows, keep_missing)))
-                out.write("\n")
+                out.write(row_text(rows, keep_missing))
                 written += len(rows)
     return written
 

@@ -6,9 +6,10 @@ It never writes the file and never holds it open between polls (recorded.py open
 locking off and closes at once), so the recorder writing it can restart or reopen it at any time,
 and any number of viewers can follow one file.
 
-The file's rows arrive in blocks of arrays (`on_block`), which the monitor folds into its history
-in one go; the last `replay` rows and then every new row arrive as samples (`on_sample`), as from
-a recorder. Events already in the file arrive in one list (`on_history`); new ones one by one.
+The file's rows arrive as one chart history (`on_overview`, files/overview.py: the tail at full
+rate, older spans bucketed, a year sampled rather than read whole), which the monitor folds into
+its history in one go: one message however large the file, so nothing queues up behind it. The
+last `replay` rows and then every new row arrive as samples (`on_sample`), as from a recorder. Events already in the file arrive in one list (`on_history`); new ones one by one.
 While another process records into the file (it holds the store's lock) the file is polled about
 once per interval, so a new row shows within about one interval.
 """
@@ -29,12 +30,14 @@ from ..recording.layout import DEFAULT_UNIT
 from ..readings import Reading, Sample, Status
 from ..source import EventListener, RunSummary, SampleListener
 from .recorded import EventRecord, RecordedFile, RecordedFileError, Rows, RunRecord, fetch_new, lock_holder
+from .overview import ChartHistory, chart_history
 from .records import run_ending
 
 POLL_MIN, POLL_MAX = 0.5, 2.0  # seconds between polls: about one interval, within these bounds
 REPLAY = 200  # rows handed over as samples when the file is opened (the log pane's worth)
+POLL_ROWS = 10_000  # at most this many new rows of one poll as samples; more go as an overview
 
-BlockListener = Callable[[np.ndarray, np.ndarray], None]
+OverviewListener = Callable[[ChartHistory], None]
 HistoryListener = Callable[[list[Event]], None]
 
 
@@ -112,7 +115,7 @@ class FileFollower:
         self._stop = threading.Event()
         self._sample_listeners: list[SampleListener] = []
         self._event_listeners: list[EventListener] = []
-        self._block_listeners: list[BlockListener] = []
+        self._overview_listeners: list[OverviewListener] = []
         self._history_listeners: list[HistoryListener] = []
 
     @property
@@ -135,8 +138,8 @@ class FileFollower:
         if on_event:
             self._event_listeners.append(on_event)
 
-    def subscribe_file(self, on_block: BlockListener, on_history: HistoryListener) -> None:
-        self._block_listeners.append(on_block)
+    def subscribe_file(self, on_overview: OverviewListener, on_history: HistoryListener) -> None:
+        self._overview_listeners.append(on_overview)
         self._history_listeners.append(on_history)
 
     def stop(self, reason: str = "viewer closed", failed: bool = False) -> None:
@@ -161,7 +164,7 @@ class FileFollower:
         return min(max(self.interval, POLL_MIN), POLL_MAX)
 
     def _load(self) -> None:
-        """Everything the file holds now: blocks of arrays, then the last rows as samples."""
+        """Everything the file holds now: its chart history, then the last rows as samples."""
         with RecordedFile(self.path) as rf:
             state = self.state
             state.live = self._is_live()
@@ -172,10 +175,13 @@ class FileFollower:
             events = [event_from_record(e) for e in records]
             state.events = list(events)
             split = max(0, rf.rows - self.replay)
-            for block in rf.blocks(0, split):
-                if self._stop.is_set():
-                    return
-                self._publish_block(block)
+            overview = chart_history(rf, stop=split)
+            if self._stop.is_set():
+                return
+            if math.isfinite(overview.last_time):
+                state.last_time = overview.last_time
+            for on_overview in self._overview_listeners:
+                on_overview(overview)
             tail = rf.read(split, rf.rows)
             state.rows = rf.rows
         for listener in self._history_listeners:
@@ -186,7 +192,12 @@ class FileFollower:
         state = self.state
         state.live = self._is_live()
         try:
-            update = fetch_new(self.path, state.rows, len(state.events), len(state.runs))
+            update = fetch_new(self.path, state.rows, len(state.events), len(state.runs),
+                               max_rows=POLL_ROWS)
+            if update.skipped:  # a long stall, or a new file: the rows before go to the chart
+                seen = update.total_rows - len(update.rows) - update.skipped
+                overview = chart_history(self.path, stop=update.total_rows - len(update.rows),
+                                         start=seen)
         except RecordedFileError as exc:
             state.error = str(exc)  # a recorder may be mid-write: try again next time
             return
@@ -195,6 +206,9 @@ class FileFollower:
             state.runs, state.events, state.stopped = [], [], set()
         state.runs.extend(update.runs)
         state.rows = update.total_rows
+        if update.skipped:
+            for on_overview in self._overview_listeners:
+                on_overview(overview)
         for record in update.events:
             if record.kind == EventKind.STOP.value:
                 state.stopped.add(record.run)
@@ -207,14 +221,6 @@ class FileFollower:
     def _is_live(self) -> bool:
         holder = lock_holder(self.path)
         return holder is not None and holder.exclusive
-
-    def _publish_block(self, block: Rows) -> None:
-        known = np.isfinite(block.time)  # rows of the earlier tool have no time to plot them at
-        times, pressures = block.time[known], pressures_of(block)[known]
-        if times.size:
-            self.state.last_time = float(times[-1])
-            for listener in self._block_listeners:
-                listener(times, pressures)
 
     def _publish_rows(self, rows: Rows) -> None:
         for sample in samples_from_rows(rows):

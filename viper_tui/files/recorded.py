@@ -29,6 +29,7 @@ about once per interval, then pass back ``update.total_rows``, ``total_events`` 
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 import time
@@ -322,8 +323,24 @@ class RecordedFile:
         return self._retrying(f"rows {start} to {stop - 1}",
                               lambda f: self._read_rows(f, start, stop))
 
-    def _read_rows(self, f: h5py.File, start: int, stop: int) -> Rows:
-        n = stop - start
+    def read_sampled(self, start: int, count: int, stride: int, block: int) -> Rows:
+        """`count` runs of `block` consecutive rows, one every `stride` rows from `start`, in
+        one read per dataset (an HDF5 hyperslab: each run is a whole chunk when `block` and
+        `start` are the chunk size's multiples). ``Rows.start`` is `start`; the rows are not
+        consecutive. The runs must lie within the readable rows."""
+        if count <= 0:
+            return Rows.empty(start)
+        stop = start + (count - 1) * stride + block
+        if stop > self.rows:
+            raise ValueError(f"sampled rows reach {stop}, past the {self.rows} readable rows")
+        sel = h5py.MultiBlockSlice(start=start, count=count, stride=stride, block=block)
+        return self._retrying(f"rows {start} to {stop - 1}",
+                              lambda f: self._read_rows(f, start, stop, sel, count * block))
+
+    def _read_rows(self, f: h5py.File, start: int, stop: int, sel: Any = None,
+                   n: int | None = None) -> Rows:
+        n = stop - start if n is None else n
+        sel = slice(start, stop) if sel is None else sel
         cols: dict[str, np.ndarray] = {}
         for name in ROW_NAMES:
             if name in self.lengths:
@@ -331,7 +348,7 @@ class RecordedFile:
                 if ds.shape[0] < stop:  # the file changed under us (replaced by another file)
                     raise RecordedFileError(f"{self.path}: changed while being read "
                                             f"({name} now has {ds.shape[0]} rows)")
-                cols[name] = ds[start:stop]
+                cols[name] = ds[sel]
         time_ = cols.get("Time", np.full(n, UPGRADED_VALUES["Time"]))
         run = cols.get("Run", np.full(n, UPGRADED_VALUES["Run"], "i4"))
         status = cols.get("Status",
@@ -357,6 +374,37 @@ class RecordedFile:
     def tail(self, count: int) -> Rows:
         """The last `count` readable rows."""
         return self.read(max(0, self.rows - count), self.rows)
+
+    def row_at(self, t: float, lo: int = 0, hi: int | None = None) -> int:
+        """The first row in ``lo .. hi`` whose Time is at least `t` (`hi` if none), by binary
+        search over the Time dataset: a few point reads, whatever the file's size.
+
+        Relies on the Time column's order within a run: rows are written as they are sampled,
+        so times only grow. A row without a time (NaN) counts as after every time: a crash's
+        padded rows sit at the end of their run, and the earlier tool's rows are a span of
+        their own (search runs one by one, /runs first_row). Where that order does not hold
+        (a clock set back during a run, padded rows between two searched runs) the result
+        errs towards too early a row, never too late: a caller that then filters the rows by
+        their time (as export does) still keeps exactly the right ones.
+        """
+        hi = self.rows if hi is None else max(0, min(hi, self.rows))
+        lo = max(0, min(lo, hi))
+        if "Time" not in self.lengths:
+            return hi
+
+        def search(f: h5py.File) -> int:
+            ds = f["Time"]
+            a, b = lo, hi
+            while a < b:
+                mid = (a + b) // 2
+                value = float(ds[mid])
+                if math.isnan(value) or value >= t:
+                    b = mid
+                else:
+                    a = mid + 1
+            return a
+
+        return int(self._retrying("the Time column", search))
 
     def run_rows(self, run: int) -> tuple[int, int]:
         """Row range ``(start, stop)`` of a run, from /runs first_row (0: the earlier tool's rows).

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..files.overview import RAW_ROWS, WINDOWS, ChartHistory
 from ..readings import Sample
 
-RAW_CAPACITY = 4096
-TIERS: tuple[tuple[float, int], ...] = ((10.0, 8640), (300.0, 8928), (3600.0, 8760))
-"""(bucket seconds, buckets kept): 24 h of 10 s buckets, 31 days of 5 min, a year of hours."""
+RAW_CAPACITY = RAW_ROWS
+TIERS: tuple[tuple[float, int], ...] = WINDOWS
+"""(bucket seconds, buckets kept): 24 h of 10 s buckets, 31 days of 5 min, a year of hours;
+the same windows files/overview.py reads a recorded file for."""
 
 TREND_WINDOW = 60.0  # seconds of history a trend is fitted over
 TREND_MIN_SPAN = 20.0  # fewer seconds than this and noise would pass for a trend
@@ -124,6 +126,24 @@ class History:
         self.samples += int(times.size)
         if self.first_time is None:
             self.first_time = float(times[0])
+
+    def preload(self, overview: ChartHistory) -> None:
+        """Start from a recorded file's chart history (files/overview.py `chart_history`), as if
+        its rows had been added one by one; rows added afterwards continue it."""
+        self.raw.extend(zip(overview.raw_times.tolist(),
+                            *(overview.raw_logs[:, c].tolist() for c in range(3))))
+        for tier, buckets in zip(self.tiers, overview.windows):
+            sums, counts = buckets.sums.tolist(), buckets.counts.tolist()
+            for k, start in enumerate(buckets.starts.tolist()):
+                if tier.buckets and tier.buckets[-1].start == start:
+                    bucket = tier.buckets[-1]
+                    bucket.sums = [a + b for a, b in zip(bucket.sums, sums[k])]
+                    bucket.counts = [a + b for a, b in zip(bucket.counts, counts[k])]
+                else:
+                    tier.buckets.append(_Bucket(start, list(sums[k]), list(counts[k])))
+        self.samples += overview.samples
+        if self.first_time is None and math.isfinite(overview.first_time):
+            self.first_time = overview.first_time
 
     def window(self, seconds: float | None, now: float, max_points: int) -> list[Point]:
         """Points covering the last `seconds` (None: everything), at most about `max_points`."""

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-import numpy as np
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -23,6 +22,7 @@ from textual.screen import Screen
 
 from ..events import Event, EventKind
 from ..files.follower import FileFollower
+from ..files.overview import ChartHistory
 from ..text import event_line, terminal_safe
 from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text,
                    human_size)
@@ -53,11 +53,10 @@ and the readouts show the last values dimmed, with their age.
 Press Escape or ? to close."""
 
 
-class FileBlock(Message):
-    def __init__(self, times: np.ndarray, pressures: np.ndarray) -> None:
+class FileOverview(Message):
+    def __init__(self, overview: ChartHistory) -> None:
         super().__init__()
-        self.times = times
-        self.pressures = pressures
+        self.overview = overview
 
 
 class FileHistory(Message):
@@ -95,15 +94,15 @@ class ViewerApp(BaseApp):
     def _subscribe(self) -> None:
         """Samples and events, and also the file's blocks of rows and its past events."""
         super()._subscribe()
-        self.follower.subscribe_file(self._from_thread(FileBlock), self._from_thread(FileHistory))
+        self.follower.subscribe_file(self._from_thread(FileOverview), self._from_thread(FileHistory))
 
     def now(self) -> float:
         return self.follower.now()
 
     # ---- what the follower reads ---------------------------------------------------------
 
-    def on_file_block(self, message: FileBlock) -> None:
-        self.history.load(message.times, message.pressures)
+    def on_file_overview(self, message: FileOverview) -> None:
+        self.history.preload(message.overview)
         self._chart_dirty = True
 
     def on_file_history(self, message: FileHistory) -> None:

@@ -1,0 +1,206 @@
+"""A year of data opens as fast as a day: the viewer's chart, `export --since`, a full export.
+
+    python benchmarks/bench_year.py [--rows 31536000] [--keep FILE.h5] [--skip-full]
+
+Builds a file in VIPER's layout: one run opened with the real Store (a few rows appended, so
+the datasets, attributes, /runs and /events are the writer's own), then the row datasets
+extended to --rows with h5py in large blocks at 1 sample/s (31.5 M rows = a year, ~1.6 GB;
+use e.g. --rows 3000000 for a quick run). Each figure runs in a fresh process so its peak RSS
+(ru_maxrss) is its own. Figures only, no pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+from viper_tui import __version__
+from viper_tui.readings import Reading, Sample, Status
+from viper_tui.recording.store import RunInfo, Store
+
+T0 = 1.7e9
+INTERVAL = 1.0
+BLOCK = 1 << 20
+
+
+def build(path: pathlib.Path, rows: int) -> None:
+    run = RunInfo(start_time=T0, port="/dev/ttyBENCH", address="01", protocol="ascii",
+                  interval=INTERVAL, host="bench", version=__version__, gauge_config="",
+                  recording_config="", simulated=True)
+    with Store.open(path, run, fsync=False) as store:
+        for i in range(3):
+            store.append(Sample(i, i * INTERVAL, T0 + i * INTERVAL,
+                                (Reading.ok(1e-6), Reading.ok(1e-3), Reading.ok(760.0))))
+    rng = np.random.default_rng(392)
+    with h5py.File(path, "a", locking=False) as f:
+        for name in ("Index", "Timestamp", "Ionisation", "CG1", "CG2", "Time", "Run", "Status"):
+            f[name].resize((rows,) + f[name].shape[1:])
+        for a in range(3, rows, BLOCK):
+            b = min(rows, a + BLOCK)
+            i = np.arange(a, b)
+            index = i + (i // 1_000_000) * 60  # a minute paused every 1,000,000 rows
+            status = np.zeros((b - a, 3), "u1")
+            status[i % 500 == 0, 0] = Status.IG_OFF
+            status[i % 1000 == 7, 2] = Status.OVER_RANGE
+            drift = np.exp(0.3 * np.sin(i / 50000))
+            ig = np.round(1.2e-6 * drift * rng.uniform(0.98, 1.02, b - a), 8)
+            cg1 = np.round(1.1e-3 * rng.uniform(0.95, 1.05, b - a), 5)
+            cg2 = np.full(b - a, 760.0)
+            ig[status[:, 0] != 0] = 0.0
+            cg2[status[:, 2] != 0] = 0.0
+            elapsed = index * INTERVAL + rng.uniform(-0.002, 0.002, b - a)
+            f["Index"][a:b] = index
+            f["Timestamp"][a:b] = elapsed
+            f["Ionisation"][a:b] = ig
+            f["CG1"][a:b] = cg1
+            f["CG2"][a:b] = cg2
+            f["Time"][a:b] = T0 + elapsed
+            f["Run"][a:b] = 1
+            f["Status"][a:b] = status
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process so far: on a shared, loaded machine wall time says little."""
+    return time.process_time()
+
+
+class _Null(io.TextIOBase):
+    chars = 0
+
+    def write(self, s: str) -> int:
+        self.chars += len(s)
+        return len(s)
+
+
+# --- the measurements, each run in its own process ------------------------------------------------
+
+
+def measure(what: str, path: str) -> None:
+    from viper_tui.files.export import export_rows
+    from viper_tui.files.recorded import RecordedFile
+
+    if what == "overview":
+        from viper_tui.files.overview import chart_history
+        from viper_tui.ui.history import History
+
+        t0, c0 = time.perf_counter(), cpu_s()
+        overview = chart_history(path)
+        history = History()
+        history.preload(overview)
+        points = history.window(None, overview.last_time, 200)
+        dt = time.perf_counter() - t0
+        print(f"chart_history + History.preload + the 'all' window: {dt:.2f} s "
+              f"({cpu_s() - c0:.2f} s CPU), "
+              f"peak RSS {peak_mib():.0f} MiB ({overview.rows_read:,} of {overview.rows:,} rows "
+              f"read, {len(points)} points)")
+    elif what == "viewer":
+        import asyncio
+
+        from viper_tui.files.follower import FileFollower
+        from viper_tui.ui.base import MonitorInfo
+        from viper_tui.ui.readouts import Readout
+        from viper_tui.ui.viewer import ViewerApp
+        from viper_tui.ui.widgets import PressureChart
+
+        async def run() -> float:
+            t0 = time.perf_counter()
+            follower = FileFollower(path, follow=False)
+            follower.check()
+            info = MonitorInfo(port="-", address="-", h5file=pathlib.Path(path), simulated=True,
+                               unit=follower.unit)
+            app = ViewerApp(follower, info)
+            async with app.run_test(size=(120, 36)) as pilot:
+                while not (follower.state.loaded and app.history.samples
+                           and app.history.tiers[-1].buckets):
+                    await pilot.pause(0.02)
+                app._refresh_chart(force=True)
+                await pilot.pause()
+                dt = time.perf_counter() - t0
+                del pilot
+            _ = (Readout, PressureChart)
+            return dt
+
+        c0 = cpu_s()
+        dt = asyncio.run(run())
+        print(f"viewer (pilot, 120x36) open to readouts + full chart: {dt:.2f} s "
+              f"({cpu_s() - c0:.2f} s CPU), "
+              f"peak RSS {peak_mib():.0f} MiB")
+    elif what == "baseline":  # the viewer's way before chart_history: every row, bucketed
+        from viper_tui.files.follower import pressures_of
+        from viper_tui.ui.history import History
+
+        t0, c0 = time.perf_counter(), cpu_s()
+        history = History()
+        with RecordedFile(path) as rf:
+            for block in rf.blocks():
+                known = np.isfinite(block.time)
+                history.load(block.time[known], pressures_of(block)[known])
+        dt = time.perf_counter() - t0
+        print(f"baseline (every row read and bucketed, as before): {dt:.2f} s "
+              f"({cpu_s() - c0:.2f} s CPU), peak RSS {peak_mib():.0f} MiB")
+    elif what == "since":
+        with RecordedFile(path) as rf:
+            last = float(rf.read(rf.rows - 1000, rf.rows - 999).time[0])
+        null = _Null()
+        t0, c0 = time.perf_counter(), cpu_s()
+        with RecordedFile(path) as rf:
+            written = export_rows(rf, null, since=last)
+        dt = time.perf_counter() - t0
+        print(f"export --since (the last {written:,} rows): {dt * 1000:.0f} ms "
+              f"({(cpu_s() - c0) * 1000:.0f} ms CPU), "
+              f"peak RSS {peak_mib():.0f} MiB")
+    elif what == "full":
+        null = _Null()
+        t0, c0 = time.perf_counter(), cpu_s()
+        with RecordedFile(path) as rf:
+            written = export_rows(rf, null)
+        dt, cpu = time.perf_counter() - t0, cpu_s() - c0
+        print(f"full export (to a null sink): {written:,} rows in {dt:.1f} s = "
+              f"{written / dt:,.0f} rows/s ({written / cpu:,.0f} rows per CPU second), "
+              f"{null.chars / max(1, written):.0f} bytes/row, "
+              f"peak RSS {peak_mib():.0f} MiB")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=31_536_000)
+    ap.add_argument("--keep", help="build (or reuse) this file instead of a temporary one")
+    ap.add_argument("--skip-full", action="store_true", help="leave out the full export")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also time the old way (every row read and bucketed)")
+    ap.add_argument("--only", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.only:
+        measure(args.only, args.keep)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(args.keep) if args.keep else pathlib.Path(tmp) / "year.h5"
+        if not path.exists():
+            t0 = time.perf_counter()
+            build(path, args.rows)
+            print(f"built {args.rows:,} rows in {time.perf_counter() - t0:.0f} s: "
+                  f"{path.stat().st_size / 2**30:.2f} GiB")
+        whats = (["baseline"] if args.baseline else []) + ["overview", "viewer", "since"] + (
+            [] if args.skip_full else ["full"])
+        for what in whats:
+            subprocess.run([sys.executable, __file__, "--only", what, "--keep", str(path)],
+                           check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
