@@ -20,9 +20,12 @@ from textual.screen import Screen
 from ..config import at_least
 from ..link.actions import Action, ControlResult
 from ..link.relays import RelaySetting
+from ..events import Event
+from ..files.records import RunRecord, run_record
 from ..recording.recorder import Recorder
+from ..recording.store import Store, StoreError
 from ..text import terminal_safe
-from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
+from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
                    SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
 from .badges import BadgeBar
@@ -55,6 +58,10 @@ class ViperApp(BaseApp):
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
+        # in help, not the footer (it fits 80 columns)
+        Binding(EVENTS_KEY.key, EVENTS_KEY.action, EVENTS_KEY.description, show=False),
+        Binding(RUNS_KEY.key, RUNS_KEY.action, RUNS_KEY.description, show=False),
+        Binding(UNIT_KEY.key, UNIT_KEY.action, UNIT_KEY.description, show=False),
     ]
 
     def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True,
@@ -113,6 +120,29 @@ class ViperApp(BaseApp):
 
     def sample_interval(self) -> float:
         return self.recorder.interval
+
+    def _store(self) -> Store | None:
+        store = self.recorder.store
+        return store if isinstance(store, Store) and not store.closed else None
+
+    def listed_events(self) -> list[Event]:
+        """The file's events, every run's (read under the store's lock), else this run's as seen."""
+        store = self._store()
+        if store is not None:
+            try:
+                return store.events()
+            except StoreError:
+                pass
+        return super().listed_events()
+
+    def listed_runs(self) -> list[RunRecord]:
+        store = self._store()
+        if store is None:
+            return []
+        try:
+            return [run_record(row) for row in store.run_rows()]
+        except StoreError:
+            return []
 
     # ---- recording keys and gauge control ---------------------------------------------------
 
