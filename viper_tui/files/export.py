@@ -10,7 +10,10 @@ One line per row, in file order, with a header line::
   the years 1 to 9999: a damaged file) leaves ``time`` empty and keeps its ``unix_time``.
 * ``run``, ``index`` (the sample index within its run), ``elapsed_s`` (seconds since the run
   started, the ``Timestamp`` dataset).
-* The three pressures in the file's unit (named in the header). A pressure is empty where its
+* The three pressures in the file's unit (named in the header), or with ``--unit`` in Torr, mbar
+  or Pa (each run's values converted from that run's unit with the exact factors of
+  protocol/facts.py; a stored missing value that ``--missing keep`` writes is not converted: it
+  is a marker, not a pressure). A pressure is empty where its
   status is not ``ok`` (the file stores the run's missing_value there: 0.0, -999 or NaN);
   ``--missing keep`` writes the stored value instead. The earlier tool recorded no status, so
   its rows keep their stored values either way. NaN is always an empty cell.
@@ -41,6 +44,7 @@ from typing import TextIO
 
 import numpy as np
 
+from ..protocol.facts import PressureUnit, convert_pressure
 from ..readings import CHANNELS, Status
 from ..text import csv_cell, terminal_safe
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
@@ -76,14 +80,42 @@ def _floats(a: np.ndarray, blank: np.ndarray | None = None) -> list[str]:
     return out
 
 
-def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
-    """CSV lines (without line ends) for a block of rows."""
+def unit_factors(rf: RecordedFile, unit: PressureUnit) -> dict[int, float]:
+    """Per run number, what its stored values are multiplied by to be in `unit` (run 0, the earlier
+    tool's rows, and any run whose unit is unreadable: the file's unit)."""
+    def factor(label: str) -> float:
+        try:
+            return convert_pressure(1.0, PressureUnit.parse(label), unit)
+        except ValueError:
+            return convert_pressure(1.0, PressureUnit.parse(rf.unit), unit)
+
+    factors = {r.run: factor(r.unit) for r in rf.runs()}
+    factors[0] = factor(rf.unit)
+    return factors
+
+
+def converted(rows: Rows, factors: dict[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block's pressures in the export's unit; values whose status is not ok stay as stored."""
+    default = factors[0]
+    runs = rows.run
+    scale = np.fromiter((factors.get(int(r), default) for r in runs.tolist()), dtype=np.float64, count=len(runs))
+    earlier = runs == 0
+    out = []
+    for c, values in enumerate(rows.pressures):
+        value_ok = (rows.status[:, c] == Status.OK) | earlier
+        out.append(np.where(value_ok, values * scale, values))
+    return out[0], out[1], out[2]
+
+
+def row_lines(rows: Rows, keep_missing: bool, factors: dict[int, float] | None = None) -> Iterator[str]:
+    """CSV lines (without line ends) for a block of rows; `factors` (unit_factors) converts the pressures."""
     status = rows.status
     cols: list[list[str]] = [
         iso_times(rows.time), _floats(rows.time), list(map(str, rows.run.tolist())),
         list(map(str, rows.index.tolist())), _floats(rows.elapsed)]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
-    for c, values in enumerate(rows.pressures):
+    pressures = rows.pressures if factors is None else converted(rows, factors)
+    for c, values in enumerate(pressures):
         blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
         cols.append(_floats(values, blank))
     for c in range(len(CHANNELS)):
@@ -114,16 +146,20 @@ def ranges(rf: RecordedFile, runs: list[int] | None) -> list[tuple[int, int]]:
 
 def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
                 since: float | None = None, until: float | None = None,
-                keep_missing: bool = False, block: int = BLOCK_ROWS) -> int:
-    """Write the header and the selected rows; returns the number of rows written."""
+                keep_missing: bool = False, block: int = BLOCK_ROWS, unit: PressureUnit | None = None) -> int:
+    """Write the header and the selected rows; returns the number of rows written.
+
+    `unit`: the pressures converted to it (None: as stored, in the file's unit).
+    """
     spans = ranges(rf, runs)  # a run that does not exist is an error before anything is written
-    out.write(",".join(header(rf.unit)) + "\n")
+    factors = unit_factors(rf, unit) if unit is not None else None
+    out.write(",".join(header(unit.label if unit is not None else rf.unit)) + "\n")
     written = 0
     for start, stop in spans:
         for rows in rf.blocks(start, stop, block):
             rows = select(rows, since, until)
             if len(rows):
-                out.write("\n".join(row_lines(rows, keep_missing)))
+                out.write("\n".join(row_lines(rows, keep_missing, factors)))
                 out.write("\n")
                 written += len(rows)
     return written

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from textual.widgets import Footer, Log, Static
 from ..events import Event, EventKind
 from ..files.records import RunRecord
 from ..protocol.facts import DEFAULT_UNIT, PressureUnit, convert_pressure
-from ..readings import CHANNELS, Reading, Sample, Status
+from ..readings import CHANNELS, Sample, Status, in_unit
 from ..source import RunSummary, Source
 from ..text import event_line, sample_line, terminal_safe
 from .badges import BadgeBar
@@ -263,13 +263,7 @@ class BaseApp(App[int]):
 
     def displayed(self, sample: Sample) -> Sample:
         """The sample in the display unit; the file and the history keep the gauge's."""
-        if self.display_unit == self.gauge_unit:
-            return sample
-        def convert(r: Reading) -> Reading:
-            return replace(r, value=convert_pressure(r.value, self.gauge_unit, self.display_unit)) if r.has_value else r
-
-        ig, cg1, cg2 = sample.readings
-        return replace(sample, readings=(convert(ig), convert(cg1), convert(cg2)))
+        return in_unit(sample, self.gauge_unit, self.display_unit)
 
     def _decade_shift(self) -> float:
         """log10 of the display unit per gauge unit: the chart plots log10 values."""
