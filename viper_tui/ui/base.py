@@ -124,8 +124,9 @@ class BaseApp(App[int]):
         self._started = time.monotonic()
         self._status_text = ""
         self.crash: str | None = None  # the exception that ended the app, as one line
-        self.gauge_unit = PressureUnit.parse(info.unit)
-        self.display_unit = PressureUnit.parse(info.display_unit) if info.display_unit else self.gauge_unit
+        # A file's unit VIPER does not know (a damaged /runs row) is shown as recorded, never converted.
+        self.gauge_unit = known_unit(info.unit)
+        self.display_unit = (known_unit(info.display_unit) or self.gauge_unit) if self.gauge_unit else None
         self.events_seen: list[Event] = []  # what the source told this app, for `e` without a file
         self._last_sample: Sample | None = None  # as the gauge sent it (gauge unit)
         self.theme = pick_theme()
@@ -136,8 +137,8 @@ class BaseApp(App[int]):
         yield BadgeBar(id="badges")
         with ReadoutRow(id="readouts"):
             for i, code in enumerate(CHANNELS):
-                yield Readout(i, code, self.info.names[i], self.display_unit.label, id=f"readout-{code.lower()}")
-        yield PressureChart(self._names(), id="chart", unit=self.display_unit.label,
+                yield Readout(i, code, self.info.names[i], self.unit_label, id=f"readout-{code.lower()}")
+        yield PressureChart(self._names(), id="chart", unit=self.unit_label,
                              decade_shift=self._decade_shift())
         yield LogPane(max_lines=LOG_LINES, id="log")
         yield Static("", id="status", markup=False)  # paths and ports are text, not markup
@@ -241,7 +242,7 @@ class BaseApp(App[int]):
         if disconnected != self.disconnected:
             self.disconnected = disconnected
             self._update_badges()
-        self._log_line(sample_line(shown, self.display_unit.label, recording=self.store_data))
+        self._log_line(sample_line(shown, self.unit_label, recording=self.store_data))
         self._chart_dirty = True
 
     def on_event_happened(self, message: EventHappened) -> None:
@@ -261,16 +262,28 @@ class BaseApp(App[int]):
 
     # ---- the display unit -------------------------------------------------------------------
 
+    @property
+    def unit_label(self) -> str:
+        return self.display_unit.label if self.display_unit is not None else self.info.unit
+
     def displayed(self, sample: Sample) -> Sample:
         """The sample in the display unit; the file and the history keep the gauge's."""
+        if self.gauge_unit is None or self.display_unit is None:
+            return sample
         return in_unit(sample, self.gauge_unit, self.display_unit)
 
     def _decade_shift(self) -> float:
         """log10 of the display unit per gauge unit: the chart plots log10 values."""
+        if self.gauge_unit is None or self.display_unit is None:
+            return 0.0
         return math.log10(convert_pressure(1.0, self.gauge_unit, self.display_unit))
 
     def action_next_unit(self) -> None:
         """Torr -> mbar -> Pa -> Torr on the readouts, the chart and the log; the file is not touched."""
+        if self.gauge_unit is None or self.display_unit is None:
+            self.notify(f"the file's unit {self.info.unit!r} is not Torr, mbar or Pa: shown as recorded",
+                        title="Unit", severity="warning", timeout=6, markup=False)
+            return
         units = list(PressureUnit)
         self.display_unit = units[(units.index(self.display_unit) + 1) % len(units)]
         label = self.display_unit.label
@@ -396,6 +409,14 @@ class BaseApp(App[int]):
     def _quit(self) -> None:
         self._stop_acquisition("quit from the monitor")
         self.exit(1 if self.summary is not None and self.summary.failed else 0)
+
+
+def known_unit(text: str) -> PressureUnit | None:
+    """The unit named by `text` (a label or the gauge's word), None for "" or one VIPER does not know."""
+    try:
+        return PressureUnit.parse(text) if text else None
+    except ValueError:
+        return None
 
 
 def utc_text(t: float) -> str:
