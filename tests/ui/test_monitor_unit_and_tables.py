@@ -8,10 +8,15 @@ import h5py
 import numpy as np
 from textual.widgets import Digits, Log
 
-from tests.helpers import wait_until_async
+from tests.helpers import make_sample, run_info, wait_until_async
+from viper_tui.events import Event, EventKind
+from viper_tui.files.follower import FileFollower
 from viper_tui.protocol.facts import PressureUnit, convert_pressure
+from viper_tui.recording.store import Store
+from viper_tui.ui import MonitorInfo
 from viper_tui.ui.readouts import digits_text
 from viper_tui.ui.screens import TableScreen
+from viper_tui.ui.viewer import ViewerApp
 from viper_tui.ui.widgets import PressureChart
 
 
@@ -68,3 +73,42 @@ async def test_e_and_r_list_the_files_events_and_runs_in_the_monitor(monitor):
         await pilot.press("escape")
         assert not isinstance(app.screen, TableScreen)
         await pilot.press("q", "y")
+
+
+async def test_the_monitor_lists_the_earlier_runs_events_of_its_file(tmp_path, monitor):
+    earlier = tmp_path / "monitor.h5"  # the file the fixture records into: this run is its second
+    with Store.open(earlier, run_info(), fsync=False) as store:
+        store.append(make_sample(store.run_number, 0))
+        store.add_event(Event(EventKind.MARK, "before the restart", 1, make_sample(1, 0).time, 0.15))
+    app, _server, path = monitor()
+    assert path == earlier
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        await pilot.press("e")
+        assert ("mark", "before the restart") in [(r[2], r[3]) for r in app.screen.rows]
+        await pilot.press("escape", "r")
+        assert [r[0] for r in app.screen.rows] == ["1", "2"]
+        await pilot.press("escape", "q", "y")
+
+
+async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_stays_as_recorded(tmp_path):
+    path = tmp_path / "done.h5"
+    with Store.open(path, run_info(), fsync=False) as store:
+        for i in range(3):
+            store.append(make_sample(store.run_number, i))
+    follower = FileFollower(path)
+    follower.check()
+    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path, unit="Torr"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.history.samples == 3)
+        await pilot.press("u")
+        last = make_sample(1, 2)
+        cg1 = app.query_one("#readout-cg1")
+        await wait_until_async(pilot, lambda: cg1.query_one(Digits).value == digits_text(
+            convert_pressure(last.readings[1].value, PressureUnit.TORR, PressureUnit.MBAR)))
+        assert cg1.unit == "mbar"
+        await pilot.press("q")
+    odd = ViewerApp(FileFollower(path), MonitorInfo(port="-", h5file=path, unit="furlong"))
+    assert odd.display_unit is None and odd.unit_label == "furlong"
+    sample = make_sample(1, 2)
+    assert odd.displayed(sample) is sample

@@ -96,10 +96,9 @@ def unit_factors(rf: RecordedFile, unit: PressureUnit) -> dict[int, float]:
 
 def converted(rows: Rows, factors: dict[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The block's pressures in the export's unit; values whose status is not ok stay as stored."""
-    default = factors[0]
-    runs = rows.run
-    scale = np.fromiter((factors.get(int(r), default) for r in runs.tolist()), dtype=np.float64, count=len(runs))
-    earlier = runs == 0
+    present, inverse = np.unique(rows.run, return_inverse=True)  # a block holds one run or a few
+    scale = np.array([factors.get(int(r), factors[0]) for r in present.tolist()], dtype=np.float64)[inverse]
+    earlier = rows.run == 0
     out = []
     for c, values in enumerate(rows.pressures):
         value_ok = (rows.status[:, c] == Status.OK) | earlier
