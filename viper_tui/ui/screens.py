@@ -244,7 +244,7 @@ HELP = """\
   [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status,
            the gauge's relay trip points (read, set one)
            (asks first; each action is an event in the file)
-  [b]e[/b]        list the file's events (marks, pauses, ...; `viper mark` adds one)
+  [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
   [b]r[/b]        list the file's runs
   [b]u[/b]        display unit: Torr, mbar, Pa (the file keeps the gauge's)
   [b]s[/b]        save a screenshot (SVG) next to the data file
