@@ -33,7 +33,7 @@ async def test_u_cycles_the_unit_of_the_readouts_chart_and_log_and_says_so(monit
         chart = app.query_one(PressureChart)
         for unit in (PressureUnit.MBAR, PressureUnit.PASCAL, PressureUnit.TORR):
             await pilot.press("u")
-            assert app.display_unit is unit
+            assert app.units.shown is unit
             digits, last, info = shown(app)
             gauge_value = last.readings[2].value  # the gauge's Torr
             assert digits == digits_text(convert_pressure(gauge_value, PressureUnit.TORR, unit))
@@ -109,6 +109,6 @@ async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_st
         assert cg1.unit == "mbar"
         await pilot.press("q")
     odd = ViewerApp(FileFollower(path), MonitorInfo(port="-", h5file=path, unit="furlong"))
-    assert odd.display_unit is None and odd.unit_label == "furlong"
+    assert odd.units.shown is None and odd.units.label == "furlong" and not odd.units.convertible
     sample = make_sample(1, 2)
-    assert odd.displayed(sample) is sample
+    assert odd.units.sample(sample) is sample

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples: viper configs/gauge/example-gauge.conf configs/recording/5-min-intervals.conf\n"
         "          viper --simulate\n"
         "Also:     viper view FILE.h5 | viper info FILE.h5 | viper export FILE.h5 --csv [-o OUT]\n"
-        "          viper gauge [GAUGE_CONF] ACTION   (each has --help)",
+        "          viper gauge [GAUGE_CONF] ACTION | viper mark FILE.h5 \"note\"   (each has --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("configs", nargs="*", metavar="CONF",

@@ -25,8 +25,8 @@ from ..files.records import RunRecord, run_record
 from ..recording.recorder import Recorder
 from ..recording.store import Store, StoreError
 from ..text import terminal_safe
-from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
-                   SampleTaken, duration_text, human_size, pick_theme)
+from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp,
+                   EventHappened, MonitorInfo, RunEnded, SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
 from .badges import BadgeBar
 
@@ -230,5 +230,8 @@ class ViperApp(BaseApp):
         yield SystemCommand("Change interval", "New sampling interval from the next slot", self.action_interval)
         yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
         yield SystemCommand("Gauge control", "IG on/off, degas, emission, filament, status", self.action_gauge)
+        yield SystemCommand("Events", "List the file's events", self.action_events)
+        yield SystemCommand("Runs", "List the file's runs", self.action_runs)
+        yield SystemCommand("Display unit", "Torr, mbar, Pa (the file keeps the gauge's)", self.action_next_unit)
         yield SystemCommand("Keys", "Show the key help", self.action_help)
 

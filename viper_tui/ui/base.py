@@ -33,8 +33,8 @@ from textual.widgets import Footer, Log, Static
 
 from ..events import Event, EventKind
 from ..files.records import RunRecord
-from ..protocol.facts import DEFAULT_UNIT, PressureUnit, convert_pressure
-from ..readings import CHANNELS, Sample, Status, in_unit
+from ..protocol.facts import DEFAULT_UNIT
+from ..readings import CHANNELS, Sample, Status
 from ..source import RunSummary, Source
 from ..text import event_line, sample_line, terminal_safe
 from .badges import BadgeBar
@@ -44,6 +44,7 @@ from .readouts import SHORT_HEIGHT, STALE_GRACE, STALE_INTERVALS, ReadoutRow
 from .screens import TableScreen
 from .screenshot import screenshot_path
 from .theme import pick_theme
+from .units import DisplayUnit
 from .widgets import PressureChart, Readout
 
 CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
@@ -124,9 +125,7 @@ class BaseApp(App[int]):
         self._started = time.monotonic()
         self._status_text = ""
         self.crash: str | None = None  # the exception that ended the app, as one line
-        # A file's unit VIPER does not know (a damaged /runs row) is shown as recorded, never converted.
-        self.gauge_unit = known_unit(info.unit)
-        self.display_unit = (known_unit(info.display_unit) or self.gauge_unit) if self.gauge_unit else None
+        self.units = DisplayUnit(info.unit, info.display_unit)
         self.events_seen: list[Event] = []  # what the source told this app, for `e` without a file
         self._last_sample: Sample | None = None  # as the gauge sent it (gauge unit)
         self.theme = pick_theme()
@@ -137,9 +136,9 @@ class BaseApp(App[int]):
         yield BadgeBar(id="badges")
         with ReadoutRow(id="readouts"):
             for i, code in enumerate(CHANNELS):
-                yield Readout(i, code, self.info.names[i], self.unit_label, id=f"readout-{code.lower()}")
-        yield PressureChart(self._names(), id="chart", unit=self.unit_label,
-                             decade_shift=self._decade_shift())
+                yield Readout(i, code, self.info.names[i], self.units.label, id=f"readout-{code.lower()}")
+        yield PressureChart(self._names(), id="chart", unit=self.units.label,
+                             decade_shift=self.units.decade_shift())
         yield LogPane(max_lines=LOG_LINES, id="log")
         yield Static("", id="status", markup=False)  # paths and ports are text, not markup
         yield Footer()
@@ -233,7 +232,7 @@ class BaseApp(App[int]):
         sample = message.sample
         self.history.add(sample)  # in the gauge's unit, like the file; shown converted
         self._last_sample = sample
-        shown = self.displayed(sample)
+        shown = self.units.sample(sample)
         for readout, reading in zip(self.query(Readout), shown.readings):
             readout.show(reading, sample.time, self.history)
         if sample.recorded:
@@ -242,7 +241,7 @@ class BaseApp(App[int]):
         if disconnected != self.disconnected:
             self.disconnected = disconnected
             self._update_badges()
-        self._log_line(sample_line(shown, self.unit_label, recording=self.store_data))
+        self._log_line(sample_line(shown, self.units.label, recording=self.store_data))
         self._chart_dirty = True
 
     def on_event_happened(self, message: EventHappened) -> None:
@@ -262,32 +261,16 @@ class BaseApp(App[int]):
 
     # ---- the display unit -------------------------------------------------------------------
 
-    @property
-    def unit_label(self) -> str:
-        return self.display_unit.label if self.display_unit is not None else self.info.unit
-
-    def displayed(self, sample: Sample) -> Sample:
-        """The sample in the display unit; the file and the history keep the gauge's."""
-        if self.gauge_unit is None or self.display_unit is None:
-            return sample
-        return in_unit(sample, self.gauge_unit, self.display_unit)
-
-    def _decade_shift(self) -> float:
-        """log10 of the display unit per gauge unit: the chart plots log10 values."""
-        if self.gauge_unit is None or self.display_unit is None:
-            return 0.0
-        return math.log10(convert_pressure(1.0, self.gauge_unit, self.display_unit))
-
     def action_next_unit(self) -> None:
         """Torr -> mbar -> Pa -> Torr on the readouts, the chart and the log; the file is not touched."""
-        if self.gauge_unit is None or self.display_unit is None:
-            self.notify(f"the file's unit {self.info.unit!r} is not Torr, mbar or Pa: shown as recorded",
+        units = self.units
+        if not units.convertible:
+            self.notify(f"the file's unit {units.gauge_label!r} is not Torr, mbar or Pa: shown as recorded",
                         title="Unit", severity="warning", timeout=6, markup=False)
             return
-        units = list(PressureUnit)
-        self.display_unit = units[(units.index(self.display_unit) + 1) % len(units)]
-        label = self.display_unit.label
-        shown = self.displayed(self._last_sample) if self._last_sample is not None else None
+        units.advance()
+        label = units.label
+        shown = units.sample(self._last_sample) if self._last_sample is not None else None
         for i, readout in enumerate(self.query(Readout)):
             readout.unit = label
             if shown is not None:
@@ -295,9 +278,9 @@ class BaseApp(App[int]):
             else:
                 readout.call_after_refresh(readout._render_lines)
         chart = self.query_one(PressureChart)
-        chart.unit, chart.decade_shift = label, self._decade_shift()
+        chart.unit, chart.decade_shift = label, units.decade_shift()
         chart.plot(self.history, self.now())
-        note = f"display unit {label} (the file keeps {self.gauge_unit.label})"
+        note = f"display unit {label} (the file keeps {units.gauge_label})"
         self.notify(note, title="Unit", timeout=4, markup=False)
         self._log_line(f"# {note}")
 
@@ -409,14 +392,6 @@ class BaseApp(App[int]):
     def _quit(self) -> None:
         self._stop_acquisition("quit from the monitor")
         self.exit(1 if self.summary is not None and self.summary.failed else 0)
-
-
-def known_unit(text: str) -> PressureUnit | None:
-    """The unit named by `text` (a label or the gauge's word), None for "" or one VIPER does not know."""
-    try:
-        return PressureUnit.parse(text) if text else None
-    except ValueError:
-        return None
 
 
 def utc_text(t: float) -> str:

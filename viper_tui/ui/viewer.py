@@ -194,5 +194,6 @@ class ViewerApp(BaseApp):
         yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
         yield SystemCommand("Events", "List the file's events", self.action_events)
         yield SystemCommand("Runs", "List the file's runs", self.action_runs)
+        yield SystemCommand("Display unit", "Torr, mbar, Pa (the file keeps its unit)", self.action_next_unit)
         yield SystemCommand("Keys", "Show the key help", self.action_help)
 
