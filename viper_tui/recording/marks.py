@@ -55,13 +55,14 @@ class MarkInbox:
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self.received = 0
+        self.name = channel_name(self.path)  # fixed at the start: the file may be moved during the run
 
     def start(self) -> None:
         """Bind the file's channel; OSError if that fails (another process holds it)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-            sock.bind(channel_name(self.path))
+            sock.bind(self.name)
         except OSError:
             sock.close()
             raise
@@ -72,6 +73,12 @@ class MarkInbox:
 
     def close(self) -> None:
         self._closing.set()
+        if self._sock is not None:
+            try:  # an empty datagram wakes the receiving thread at once (a shutdown does not)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as waker:
+                    waker.sendto(b"", socket.MSG_DONTWAIT, self.name)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(POLL * 4)
         if self._sock is not None:
