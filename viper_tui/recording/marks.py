@@ -1,7 +1,7 @@
 """Marks from other processes: `viper mark FILE "text"` hands a note to the VIPER recording FILE.
 
 The file is locked and written by its recorder alone, so another process never opens it: it
-sends the note to the recorder, which writes it like a key-press mark (an `mark` event before
+sends the note to the recorder, which writes it like a key-press mark (a `mark` event before
 the next sample) and answers once it is in the file.
 
 The channel is a unix datagram socket in Linux's abstract namespace, named after the file's
