@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from .config_keys import unknown_keys
-from .protocol.facts import DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES, WireFormat
+from .protocol.facts import (DEFAULT_BAUDRATE, MIN_COMMAND_SPACING, SUPPORTED_BAUDRATES, PressureUnit,
+                             WireFormat)
 
 T = TypeVar("T")
 
@@ -93,6 +94,7 @@ class LoggingConfig:
     missing_value: float = 0.0
     fsync: bool = True
     strict: bool = False  # unknown sections and keys in either file are errors, not warnings
+    display_unit: PressureUnit | None = None  # what screens show; None: the gauge's (files keep the gauge's)
     source: str = ""
     text: str = ""
     unknown: tuple[str, ...] = ()
@@ -338,6 +340,7 @@ def load_logging(path: str | os.PathLike[str], serial: SerialConfig | None = Non
         missing_value=s.get("missing_value", d.missing_value, parse_missing_value, "a missing value"),
         fsync=s.get("fsync", d.fsync, parse_bool, "true or false"),
         strict=s.get("strict", d.strict, parse_bool, "true or false"),
+        display_unit=s.get("display_unit", d.display_unit, PressureUnit.parse, "Torr, mbar or Pa"),
         source=source,
         text=text,
     )
@@ -385,6 +388,7 @@ def override(
     interval: str | None = None,
     duration: str | None = None,
     h5: str | None = None,
+    unit: str | None = None,
 ) -> tuple[SerialConfig, LoggingConfig]:
     """Apply `--port` and friends; errors name the flag instead of a file."""
 
@@ -401,6 +405,8 @@ def override(
         serial = replace(serial, address=convert("address", address, parse_address, "an address"))
     if protocol is not None:
         serial = replace(serial, protocol=convert("protocol", protocol, parse_protocol, "a protocol"))
+    if unit is not None:
+        logging = replace(logging, display_unit=convert("unit", unit, PressureUnit.parse, "Torr, mbar or Pa"))
     if interval is not None:
         value = convert("interval", interval, parse_interval, "a valid interval")
         check_interval(value, serial, lambda p: ConfigError(f"command line: --interval: {p}"))

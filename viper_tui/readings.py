@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from .protocol.facts import PressureUnit, convert_pressure
 
 CHANNELS: tuple[str, str, str] = ("IG", "CG1", "CG2")
 """The three channels of a KJLC 392, in the order they are stored and shown."""
@@ -98,3 +100,15 @@ def format_value(reading: Reading) -> str:
     if reading.has_value:
         return f"{reading.value:.2E}"
     return reading.status.word
+
+
+def in_unit(sample: Sample, from_unit: PressureUnit, to_unit: PressureUnit) -> Sample:
+    """The sample with its values in another unit, for a screen (files keep the gauge's unit)."""
+    if from_unit == to_unit:
+        return sample
+
+    def convert(r: Reading) -> Reading:
+        return replace(r, value=convert_pressure(r.value, from_unit, to_unit)) if r.has_value else r
+
+    ig, cg1, cg2 = sample.readings
+    return replace(sample, readings=(convert(ig), convert(cg1), convert(cg2)))

@@ -36,7 +36,16 @@ def test_a_unit_converts_explicitly_to_the_wire_and_to_files():
     assert [(u.wire, u.label) for u in PressureUnit] == [("TORR", "Torr"), ("MBAR", "mbar"), ("PASCAL", "Pa")]
     assert DEFAULT_UNIT is PressureUnit.TORR
     assert math.isclose(convert_pressure(760.0, PressureUnit.TORR, PressureUnit.PASCAL), 101325.0, rel_tol=1e-6)
-    assert math.isclose(convert_pressure(1.333224, PressureUnit.MBAR, PressureUnit.TORR), 1.0)
+    assert math.isclose(convert_pressure(1013.25 / 760, PressureUnit.MBAR, PressureUnit.TORR), 1.0)
+
+
+def test_the_unit_factors_are_the_exact_definitions():
+    """1 Torr = 101325/760 Pa exactly (1/760 atm) and 1 mbar = 100 Pa; 1.333224 was rounded (2.4e-7 off)."""
+    assert PressureUnit.PASCAL.per_torr == 101325 / 760
+    assert PressureUnit.MBAR.per_torr == 1013.25 / 760
+    assert math.isclose(PressureUnit.MBAR.per_torr * 100, PressureUnit.PASCAL.per_torr, rel_tol=1e-15)
+    assert convert_pressure(760.0, PressureUnit.TORR, PressureUnit.PASCAL) == pytest.approx(101325.0, rel=1e-15)
+    assert convert_pressure(101325.0, PressureUnit.PASCAL, PressureUnit.MBAR) == pytest.approx(1013.25, rel=1e-15)
 
 
 def test_the_codecs_name_units_with_the_enum():

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..events import Event
-from ..protocol.facts import DEFAULT_UNIT
-from ..readings import Sample
+from ..protocol.facts import DEFAULT_UNIT, PressureUnit
+from ..readings import Sample, in_unit
 from ..text import event_line, sample_line
 
 QUEUE_LINES = 32
@@ -177,9 +177,12 @@ class ConsoleFrontEnd:
     """Prints what the recorder reports. Callbacks run in the recorder's thread and never block."""
 
     def __init__(self, out: TextIO | None = None, unit: str = DEFAULT_UNIT.label, *, recording: bool = True,
-                 limit: int = QUEUE_LINES) -> None:
+                 limit: int = QUEUE_LINES, display_unit: str = "") -> None:
+        """`unit`: the gauge's; `display_unit`: what the lines show ("": the gauge's)."""
         self.out = out if out is not None else sys.stdout
-        self.unit = unit
+        self.gauge_unit = PressureUnit.parse(unit)
+        self.display_unit = PressureUnit.parse(display_unit) if display_unit else self.gauge_unit
+        self.unit = self.display_unit.label
         self.recording = recording
         if self.out is not None:
             try:
@@ -189,7 +192,8 @@ class ConsoleFrontEnd:
         self.writer = LineWriter(self.out, limit=limit, name="viper-stdout")
 
     def on_sample(self, sample: Sample) -> None:
-        self.writer.put(sample_line(sample, self.unit, recording=self.recording), sample=sample.index)
+        shown = in_unit(sample, self.gauge_unit, self.display_unit)
+        self.writer.put(sample_line(shown, self.unit, recording=self.recording), sample=sample.index)
 
     def on_event(self, event: Event) -> None:
         self.writer.put(event_line(event))

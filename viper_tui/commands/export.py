@@ -14,6 +14,7 @@ from typing import TextIO
 
 from ..files.export import export_events, export_rows
 from ..files.recorded import RecordedFile, RecordedFileError
+from ..protocol.facts import PressureUnit
 from .console import silence_stdout
 from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
@@ -34,6 +35,13 @@ def parse_time(text: str, option: str) -> float:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     return stamp.timestamp()
+
+
+def parse_unit(text: str) -> PressureUnit:
+    try:
+        return PressureUnit.parse(text)
+    except ValueError:
+        raise UsageError(f"--unit: {text!r} is not Torr, mbar or Pa") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--missing", choices=("empty", "keep"), default="empty",
                         help="a pressure whose status is not ok: an empty cell (default) or the "
                         "stored missing value")
+    parser.add_argument("--unit", metavar="UNIT",
+                        help="pressures in Torr, mbar or Pa (default: as recorded, in the file's unit)")
     return parser
 
 
@@ -69,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         since = parse_time(args.since, "--since") if args.since is not None else None
         until = parse_time(args.until, "--until") if args.until is not None else None
+        args.unit = parse_unit(args.unit) if args.unit is not None else None
         if args.output and os.path.exists(args.output) and os.path.exists(args.file) and \
                 os.path.samefile(args.output, args.file):
             raise UsageError(f"{args.output}: is the file being exported; choose another -o")
@@ -92,7 +103,7 @@ def _write(rf: RecordedFile, out: TextIO, args: argparse.Namespace, since: float
     if args.events:
         return export_events(rf, out, runs=args.run, since=since, until=until)
     return export_rows(rf, out, runs=args.run, since=since, until=until,
-                       keep_missing=args.missing == "keep")
+                       keep_missing=args.missing == "keep", unit=args.unit)
 
 
 def _to_file(rf: RecordedFile, args: argparse.Namespace, since: float | None,

@@ -28,6 +28,7 @@ from ..events import EventKind
 from ..link.client import BACKOFF_MAX
 from ..link.opening import PortError, detected_serial, open_gauge
 from ..protocol.facts import PressureUnit, WireFormat
+from ..recording.marks import MarkInbox
 from ..recording.recorder import Recorder
 from ..recording.store import FileLayoutError, FileLockedError, RunInfo, Store, StoreError
 from ..recording.watchdog import Watchdog
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples: viper configs/gauge/example-gauge.conf configs/recording/5-min-intervals.conf\n"
         "          viper --simulate\n"
         "Also:     viper view FILE.h5 | viper info FILE.h5 | viper export FILE.h5 --csv [-o OUT]\n"
-        "          viper gauge [GAUGE_CONF] ACTION   (each has --help)",
+        "          viper gauge [GAUGE_CONF] ACTION | viper mark FILE.h5 \"note\"   (each has --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("configs", nargs="*", metavar="CONF",
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--interval", help="seconds between samples (0: as fast as the protocol allows)")
     over.add_argument("--duration", help="number of recordings (0: until stopped)")
     over.add_argument("--h5", help="HDF5 file to record to (appended to if it exists)")
+    over.add_argument("--unit", help="display unit: Torr, mbar or Pa (the file keeps the gauge's; "
+                      "[Logging] display_unit)")
     return parser
 
 
@@ -114,7 +117,8 @@ def load_configs(args: argparse.Namespace) -> tuple[SerialConfig, LoggingConfig]
     else:
         logging = LoggingConfig(h5file=Path.cwd() / SIMULATED_FILE, interval=1.0, duration=0)
     return override(serial, logging, port=args.port, address=args.address, protocol=args.protocol,
-                    interval=args.interval, duration=args.duration, h5=args.h5)
+                    interval=args.interval, duration=args.duration, h5=args.h5,
+                    unit=args.unit)
 
 
 @contextmanager
@@ -182,6 +186,20 @@ def start_watchdog(recorder: Recorder, serial: SerialConfig, logging: LoggingCon
     return watchdog
 
 
+def open_mark_inbox(h5file: Path, recorder: Recorder) -> Callable[[], None]:
+    """`viper mark FILE` reaches this run (recording/marks.py); returns what closes it.
+
+    Without the channel (another process holds it) the run goes on, and says so once.
+    """
+    inbox = MarkInbox(h5file, recorder.mark)
+    try:
+        inbox.start()
+    except OSError as exc:
+        print(f"viper: {h5file}: `viper mark` cannot reach this run: {exc.strerror or exc}",
+              file=sys.stderr, flush=True)
+    return inbox.close
+
+
 def run_headless(recorder: Recorder, console: ConsoleFrontEnd) -> int:
     """Run the recorder in its own thread; signals (main thread only) ask it to stop.
 
@@ -211,10 +229,15 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
     gauge = recorder.gauge
     info = MonitorInfo(port=serial.port, protocol=gauge.link_text(), unit=gauge.unit_name, address=serial.address_text,
                        h5file=logging.h5file if logging.store_data else None, simulated=simulated,
-                       names=serial.names, min_interval=serial.min_interval)
+                       names=serial.names, min_interval=serial.min_interval, display_unit=display_label(logging))
     app = ViperApp(recorder, info, store_data=logging.store_data, release=release)
     code = app.run()
     return monitor_exit(app.crash, code)
+
+
+def display_label(logging: LoggingConfig) -> str:
+    """The display unit as screens write it, "" for the gauge's own."""
+    return logging.display_unit.label if logging.display_unit is not None else ""
 
 
 def monitor_exit(crash: str | None, code: int | None) -> int:
@@ -258,6 +281,7 @@ SUBCOMMANDS: dict[str, str] = {
     "export": "viper_tui.commands.export",
     "view": "viper_tui.commands.view",
     "gauge": "viper_tui.commands.gauge",
+    "mark": "viper_tui.commands.mark",
 }
 """`viper NAME ...` runs that module's `main(argv)`. A word that is an existing file is a config
 file instead, so `viper GAUGE_CONF REC_CONF` keeps working whatever its files are called."""
@@ -300,11 +324,14 @@ def main(argv: list[str] | None = None) -> int:
                 watch.restore(store.events(EventKind.ALARM))
             recorder = Recorder(gauge, store, interval=logging.interval, duration=logging.duration,
                                 read_relays=True, alarms=watch)
+            if store is not None and logging.h5file is not None:
+                stack.callback(open_mark_inbox(logging.h5file, recorder))
             watchdog = start_watchdog(recorder, serial, logging, store is not None)
             if watchdog is not None:
                 stack.callback(watchdog.close)
             if headless:
-                console = ConsoleFrontEnd(unit=gauge.unit_name, recording=logging.store_data)
+                console = ConsoleFrontEnd(unit=gauge.unit_name, recording=logging.store_data,
+                                          display_unit=display_label(logging))
                 code = run_headless(recorder, console)
             else:
                 code = run_monitor(recorder, serial, logging, args.simulate, release=stack.close)

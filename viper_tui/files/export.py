@@ -10,7 +10,10 @@ One line per row, in file order, with a header line::
   the years 1 to 9999: a damaged file) leaves ``time`` empty and keeps its ``unix_time``.
 * ``run``, ``index`` (the sample index within its run), ``elapsed_s`` (seconds since the run
   started, the ``Timestamp`` dataset).
-* The three pressures in the file's unit (named in the header). A pressure is empty where its
+* The three pressures in the file's unit (named in the header), or with ``--unit`` in Torr, mbar
+  or Pa (each run's values converted from that run's unit with the exact factors of
+  protocol/facts.py; a stored missing value that ``--missing keep`` writes is not converted: it
+  is a marker, not a pressure). A pressure is empty where its
   status is not ``ok`` (the file stores the run's missing_value there: 0.0, -999 or NaN);
   ``--missing keep`` writes the stored value instead. The earlier tool recorded no status, so
   its rows keep their stored values either way. NaN is always an empty cell.
@@ -44,6 +47,7 @@ from typing import TextIO
 
 import numpy as np
 
+from ..protocol.facts import PressureUnit, convert_pressure
 from ..readings import CHANNELS, Status
 from ..text import csv_cell, terminal_safe
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
@@ -145,15 +149,43 @@ def _interleave(cols: list[list[str]], seps: list[str], n: int) -> str:
     return "".join(flat)
 
 
-def row_text(rows: Rows, keep_missing: bool) -> str:
-    """The CSV lines (each ending in a line end) of a block of rows, formatted column by column."""
+def unit_factors(rf: RecordedFile, unit: PressureUnit) -> dict[int, float]:
+    """Per run number, what its stored values are multiplied by to be in `unit` (run 0, the earlier
+    tool's rows, and any run whose unit is unreadable: the file's unit)."""
+    def factor(label: str) -> float:
+        try:
+            return convert_pressure(1.0, PressureUnit.parse(label), unit)
+        except ValueError:
+            return convert_pressure(1.0, PressureUnit.parse(rf.unit), unit)
+
+    factors = {r.run: factor(r.unit) for r in rf.runs()}
+    factors[0] = factor(rf.unit)
+    return factors
+
+
+def converted(rows: Rows, factors: dict[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block's pressures in the export's unit; values whose status is not ok stay as stored."""
+    present, inverse = np.unique(rows.run, return_inverse=True)  # a block holds one run or a few
+    scale = np.array([factors.get(int(r), factors[0]) for r in present.tolist()], dtype=np.float64)[inverse]
+    earlier = rows.run == 0
+    out = []
+    for c, values in enumerate(rows.pressures):
+        value_ok = (rows.status[:, c] == Status.OK) | earlier
+        out.append(np.where(value_ok, values * scale, values))
+    return out[0], out[1], out[2]
+
+
+def row_text(rows: Rows, keep_missing: bool, factors: dict[int, float] | None = None) -> str:
+    """The CSV lines (each ending in a line end) of a block of rows, formatted column by column;
+    `factors` (unit_factors) converts the pressures."""
     status = rows.status
     cols: list[list[str]] = [
         *_iso_pieces(rows.time), _floats(rows.time), _ints(rows.run), _ints(rows.index),
         _floats(rows.elapsed)]
     seps = ["", "", *[","] * 20]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
-    for c, values in enumerate(rows.pressures):
+    pressures = rows.pressures if factors is None else converted(rows, factors)
+    for c, values in enumerate(pressures):
         blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
         cols.append(_floats(values, blank))
     cols.append(_status_words(status))
@@ -171,9 +203,9 @@ def _status_words(status: np.ndarray) -> list[str]:
     return out
 
 
-def row_lines(rows: Rows, keep_missing: bool) -> Iterator[str]:
+def row_lines(rows: Rows, keep_missing: bool, factors: dict[int, float] | None = None) -> Iterator[str]:
     """CSV lines (without line ends) for a block of rows."""
-    return iter(row_text(rows, keep_missing).splitlines())
+    return iter(row_text(rows, keep_missing, factors).splitlines())
 
 
 def select(rows: Rows, since: float | None, until: float | None) -> Rows:
@@ -226,16 +258,20 @@ def narrow(rf: RecordedFile, spans: list[tuple[int, int]], since: float | None,
 
 def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
                 since: float | None = None, until: float | None = None,
-                keep_missing: bool = False, block: int = BLOCK_ROWS) -> int:
-    """Write the header and the selected rows; returns the number of rows written."""
+                keep_missing: bool = False, block: int = BLOCK_ROWS, unit: PressureUnit | None = None) -> int:
+    """Write the header and the selected rows; returns the number of rows written.
+
+    `unit`: the pressures converted to it (None: as stored, in the file's unit).
+    """
     spans = ranges(rf, runs)  # a run that does not exist is an error before anything is written
-    out.write(",".join(header(rf.unit)) + "\n")
+    factors = unit_factors(rf, unit) if unit is not None else None
+    out.write(",".join(header(unit.label if unit is not None else rf.unit)) + "\n")
     written = 0
     for start, stop in narrow(rf, spans, since, until):
         for rows in rf.blocks(start, stop, block):
             rows = select(rows, since, until)
             if len(rows):
-                out.write(row_text(rows, keep_missing))
+                out.write(row_text(rows, keep_missing, factors))
                 written += len(rows)
     return written
 

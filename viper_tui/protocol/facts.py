@@ -84,8 +84,10 @@ class PressureUnit(enum.StrEnum):
             return None
 
 
-_UNIT_PER_TORR: dict[PressureUnit, float] = {PressureUnit.TORR: 1.0, PressureUnit.MBAR: 1.333224,
-                                             PressureUnit.PASCAL: 133.3224}
+PASCAL_PER_TORR = 101325 / 760
+"""Exact by definition: 1 Torr = 1/760 standard atmosphere = 101325/760 Pa (133.322368... Pa)."""
+_UNIT_PER_TORR: dict[PressureUnit, float] = {PressureUnit.TORR: 1.0, PressureUnit.MBAR: 1013.25 / 760,
+                                             PressureUnit.PASCAL: PASCAL_PER_TORR}  # mbar = Pa / 100
 _UNIT_LABELS: dict[PressureUnit, str] = {PressureUnit.TORR: "Torr", PressureUnit.MBAR: "mbar",
                                          PressureUnit.PASCAL: "Pa"}
 DEFAULT_UNIT = PressureUnit.TORR

@@ -123,8 +123,9 @@ class Recorder:
         """
         self.send(TogglePause())
 
-    def mark(self, text: str) -> None:
-        self.send(Mark(text))
+    def mark(self, text: str, written: Callable[[Event], None] | None = None) -> None:
+        """`written(event)` runs in the recorder's thread once the mark is stored (it must not block)."""
+        self.send(Mark(text, written))
 
     def set_interval(self, seconds: float) -> None:
         self.send(SetInterval(float(seconds)))
@@ -279,8 +280,10 @@ class Recorder:
                 if self.paused:
                     self.paused = False
                     self._emit(EventKind.RESUME, "recording resumed")
-            case Mark(text):
-                self._emit(EventKind.MARK, text)
+            case Mark(text, written):
+                event = self._emit(EventKind.MARK, text)
+                if written is not None:
+                    written(event)
             case Control(action, callback):
                 self._control(action, callback)
             case AlarmNote(text):
@@ -392,11 +395,12 @@ class Recorder:
         """Its text as the file keeps it (well-formed, cut to fit): front ends show what is recorded."""
         return Event(kind, event_text(text), self._next_index, self._wallclock(), self._clock() - self._start)
 
-    def _emit(self, kind: EventKind, text: str) -> None:
+    def _emit(self, kind: EventKind, text: str) -> Event:
         event = self._event(kind, text)
         if self.store is not None:
             self._write(lambda s: s.add_event(event))
         self._publish_event(event)
+        return event
 
     def _publish_event(self, event: Event) -> None:
         for listener in self._event_listeners:

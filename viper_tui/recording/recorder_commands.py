@@ -11,6 +11,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..events import Event
 from ..link.actions import ControlResult, Request
 
 ControlCallback = Callable[[ControlResult], None]
@@ -34,9 +35,11 @@ class TogglePause:
 
 @dataclass(frozen=True)
 class Mark:
-    """A note in the event log at this point of the run."""
+    """A note in the event log at this point of the run; `written` hears the event once it is stored
+    (`viper mark` from another process waits for it, recording/marks.py)."""
 
     text: str
+    written: Callable[[Event], None] | None = None
 
 
 @dataclass(frozen=True)

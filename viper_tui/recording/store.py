@@ -416,15 +416,27 @@ class Store:
             except (OSError, RuntimeError) as exc:
                 raise self._fail(exc) from None
 
-    def events(self, kind: EventKind) -> list[Event]:
-        """The file's events of one kind, all runs, in file order (the alarms restore from these)."""
+    def events(self, kind: EventKind | None = None) -> list[Event]:
+        """The file's events of one kind (None: every kind VIPER knows), all runs, in file order.
+
+        The alarms restore from these; the monitor lists them (`e`), from its own thread, which
+        the mutex keeps off a write in progress.
+        """
         with self._mutex:
             self._check_open()
             table = self._events[:] if self._events is not None else []
-        wanted = kind.value.encode()
-        return [Event(kind, bytes(row["text"]).rstrip(b"\0").decode("utf-8", "replace"), int(row["index"]),
-                      float(row["time"]), float(row["elapsed"]))
-                for row in table if bytes(row["kind"]).rstrip(b"\0") == wanted]
+        known = {k.value.encode(): k for k in EventKind}
+        wanted = known if kind is None else {kind.value.encode(): kind}
+        return [Event(wanted[name], bytes(row["text"]).rstrip(b"\0").decode("utf-8", "replace"),
+                      int(row["index"]), float(row["time"]), float(row["elapsed"]))
+                for row in table if (name := bytes(row["kind"]).rstrip(b"\0")) in wanted]
+
+    def run_rows(self) -> np.ndarray:
+        """The file's /runs rows as stored (files/records.run_record reads one), for the monitor's `r`."""
+        with self._mutex:
+            self._check_open()
+            assert self._file is not None
+            return self._file["runs"][:]
 
     # -- the file's path during a run --
 

@@ -22,10 +22,13 @@ from ..alarms.engine import Snapshot, State
 from ..events import EventKind
 from ..link.actions import Action, ControlResult
 from ..link.relays import RelaySetting
+from ..events import Event
+from ..files.records import RunRecord, run_record
 from ..recording.recorder import Recorder
+from ..recording.store import Store, StoreError
 from ..text import terminal_safe
-from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, EventHappened, MonitorInfo, RunEnded,
-                   SampleTaken, duration_text, human_size, pick_theme)
+from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp,
+                   EventHappened, MonitorInfo, RunEnded, SampleTaken, duration_text, human_size, pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
 from .alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge, limit_text
 from .badges import BadgeBar
@@ -62,6 +65,10 @@ class ViperApp(BaseApp):
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
+        # in help, not the footer (it fits 80 columns)
+        Binding(EVENTS_KEY.key, EVENTS_KEY.action, EVENTS_KEY.description, show=False),
+        Binding(RUNS_KEY.key, RUNS_KEY.action, RUNS_KEY.description, show=False),
+        Binding(UNIT_KEY.key, UNIT_KEY.action, UNIT_KEY.description, show=False),
     ]
 
     def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True,
@@ -124,6 +131,29 @@ class ViperApp(BaseApp):
 
     def sample_interval(self) -> float:
         return self.recorder.interval
+
+    def _store(self) -> Store | None:
+        store = self.recorder.store
+        return store if isinstance(store, Store) and not store.closed else None
+
+    def listed_events(self) -> list[Event]:
+        """The file's events, every run's (read under the store's lock), else this run's as seen."""
+        store = self._store()
+        if store is not None:
+            try:
+                return store.events()
+            except StoreError:
+                pass
+        return super().listed_events()
+
+    def listed_runs(self) -> list[RunRecord]:
+        store = self._store()
+        if store is None:
+            return []
+        try:
+            return [run_record(row) for row in store.run_rows()]
+        except StoreError:
+            return []
 
     # ---- recording keys and gauge control ---------------------------------------------------
 
@@ -269,5 +299,8 @@ class ViperApp(BaseApp):
         yield SystemCommand("Change interval", "New sampling interval from the next slot", self.action_interval)
         yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
         yield SystemCommand("Gauge control", "IG on/off, degas, emission, filament, status", self.action_gauge)
+        yield SystemCommand("Events", "List the file's events", self.action_events)
+        yield SystemCommand("Runs", "List the file's runs", self.action_runs)
+        yield SystemCommand("Display unit", "Torr, mbar, Pa (the file keeps the gauge's)", self.action_next_unit)
         yield SystemCommand("Keys", "Show the key help", self.action_help)
 

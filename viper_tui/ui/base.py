@@ -14,12 +14,14 @@ file has. Neither derives from the other.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -30,6 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from ..events import Event, EventKind
+from ..files.records import RunRecord
 from ..protocol.facts import DEFAULT_UNIT
 from ..readings import CHANNELS, Sample, Status
 from ..source import RunSummary, Source
@@ -39,8 +42,10 @@ from .badges import BadgeBar
 from .history import History
 from .logpane import LogPane
 from .readouts import SHORT_HEIGHT, STALE_GRACE, STALE_INTERVALS, ReadoutRow
+from .screens import TableScreen
 from .screenshot import screenshot_path
 from .theme import pick_theme
+from .units import DisplayUnit
 from .widgets import PressureChart, Readout
 
 CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
@@ -52,6 +57,9 @@ EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
 WINDOW_KEY = Binding("w", "next_window", "Window", tooltip="Chart window: 10 min, 1 h, 24 h, all")
 HELP_KEY = Binding("question_mark", "help", "Help", key_display="?")
 SCREENSHOT_KEY = Binding("s", "screenshot", "Screenshot", show=False)  # in help: the footer fits 80 columns
+UNIT_KEY = Binding("u", "next_unit", "Unit", tooltip="Display unit: Torr, mbar, Pa (the file keeps the gauge's)")
+EVENTS_KEY = Binding("e", "events", "Events", tooltip="List the file's events")
+RUNS_KEY = Binding("r", "runs", "Runs", tooltip="List the file's runs")
 QUIT_KEYS = (
     Binding("q", "request_quit", "Quit"),
     Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
@@ -72,7 +80,8 @@ class MonitorInfo:
     address: str = "01"
     h5file: Path | None = None
     simulated: bool = False
-    unit: str = DEFAULT_UNIT.label  # as screens show it
+    unit: str = DEFAULT_UNIT.label  # the gauge's (the file's), as screens show it
+    display_unit: str = ""  # what the readouts, chart and log show at start ("": the gauge's unit)
     names: tuple[str, str, str] = ("", "", "")
     min_interval: float = 0.15
 
@@ -117,6 +126,9 @@ class BaseApp(App[int]):
         self._started = time.monotonic()
         self._status_text = ""
         self.crash: str | None = None  # the exception that ended the app, as one line
+        self.units = DisplayUnit(info.unit, info.display_unit)
+        self.events_seen: list[Event] = []  # what the source told this app, for `e` without a file
+        self._last_sample: Sample | None = None  # as the gauge sent it (gauge unit)
         self.theme = pick_theme()
 
     # ---- layout ------------------------------------------------------------------------------
@@ -125,8 +137,9 @@ class BaseApp(App[int]):
         yield BadgeBar(id="badges")
         with ReadoutRow(id="readouts"):
             for i, code in enumerate(CHANNELS):
-                yield Readout(i, code, self.info.names[i], self.info.unit, id=f"readout-{code.lower()}")
-        yield PressureChart(self._names(), id="chart")
+                yield Readout(i, code, self.info.names[i], self.units.label, id=f"readout-{code.lower()}")
+        yield PressureChart(self._names(), id="chart", unit=self.units.label,
+                             decade_shift=self.units.decade_shift())
         yield LogPane(max_lines=LOG_LINES, id="log")
         yield Static("", id="status", markup=False)  # paths and ports are text, not markup
         yield Footer()
@@ -218,8 +231,10 @@ class BaseApp(App[int]):
 
     def on_sample_taken(self, message: SampleTaken) -> None:
         sample = message.sample
-        self.history.add(sample)
-        for readout, reading in zip(self.query(Readout), sample.readings):
+        self.history.add(sample)  # in the gauge's unit, like the file; shown converted
+        self._last_sample = sample
+        shown = self.units.sample(sample)
+        for readout, reading in zip(self.query(Readout), shown.readings):
             readout.show(reading, sample.time, self.history)
         if sample.recorded:
             self.rows_written += 1
@@ -227,11 +242,12 @@ class BaseApp(App[int]):
         if disconnected != self.disconnected:
             self.disconnected = disconnected
             self._update_badges()
-        self._log_line(sample_line(sample, self.info.unit, recording=self.store_data))
+        self._log_line(sample_line(shown, self.units.label, recording=self.store_data))
         self._chart_dirty = True
 
     def on_event_happened(self, message: EventHappened) -> None:
         event = message.event
+        self.events_seen.append(event)
         self._log_line(event_line(event))
         if event.kind is EventKind.MARK:
             self.query_one(PressureChart).marks.append(event.time)
@@ -243,6 +259,31 @@ class BaseApp(App[int]):
         if event.kind in (EventKind.PAUSE, EventKind.RESUME, EventKind.DISCONNECT, EventKind.RECONNECT):
             self._update_badges()
             self.refresh_bindings()
+
+    # ---- the display unit -------------------------------------------------------------------
+
+    def action_next_unit(self) -> None:
+        """Torr -> mbar -> Pa -> Torr on the readouts, the chart and the log; the file is not touched."""
+        units = self.units
+        if not units.convertible:
+            self.notify(f"the file's unit {units.gauge_label!r} is not Torr, mbar or Pa: shown as recorded",
+                        title="Unit", severity="warning", timeout=6, markup=False)
+            return
+        units.advance()
+        label = units.label
+        shown = units.sample(self._last_sample) if self._last_sample is not None else None
+        for i, readout in enumerate(self.query(Readout)):
+            readout.unit = label
+            if shown is not None:
+                readout.show(shown.readings[i], shown.time, self.history)
+            else:
+                readout.call_after_refresh(readout._render_lines)
+        chart = self.query_one(PressureChart)
+        chart.unit, chart.decade_shift = label, units.decade_shift()
+        chart.plot(self.history, self.now())
+        note = f"display unit {label} (the file keeps {units.gauge_label})"
+        self.notify(note, title="Unit", timeout=4, markup=False)
+        self._log_line(f"# {note}")
 
     # ---- periodic refreshes ------------------------------------------------------------------
 
@@ -303,6 +344,24 @@ class BaseApp(App[int]):
         chart.next_window()
         chart.plot(self.history, self.now())
 
+    def listed_events(self) -> list[Event]:
+        """What `e` lists: the events the source reported (the apps list the file's)."""
+        return list(self.events_seen)
+
+    def listed_runs(self) -> list[RunRecord]:
+        """What `r` lists: the file's runs (none known here)."""
+        return []
+
+    def action_events(self) -> None:
+        rows = [(utc_text(e.time), str(e.index), e.kind.value, e.text) for e in self.listed_events()]
+        self.push_screen(TableScreen("Events", ("time (UTC)", "before sample", "kind", "text"), rows))
+
+    def action_runs(self) -> None:
+        rows = [(str(r.run), r.start_iso, r.port, r.protocol, f"{r.interval:g} s", r.unit, r.host,
+                 "yes" if r.simulated else "no", r.version) for r in self.listed_runs()]
+        self.push_screen(TableScreen("Runs", ("run", "start (UTC)", "port", "protocol", "interval",
+                                              "unit", "host", "simulated", "VIPER"), rows))
+
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """An SVG of the screen next to the data file (or in the current folder), and where it went.
 
@@ -334,6 +393,16 @@ class BaseApp(App[int]):
     def _quit(self) -> None:
         self._stop_acquisition("quit from the monitor")
         self.exit(1 if self.summary is not None and self.summary.failed else 0)
+
+
+def utc_text(t: float) -> str:
+    """A UNIX time as `2026-12-01 13:52:40` (UTC), or why it has none."""
+    if not math.isfinite(t):
+        return "-"
+    try:
+        return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):  # a damaged file: no calendar date has it
+        return f"invalid time ({t:g})"
 
 
 def human_size(size: int) -> str:

@@ -245,8 +245,11 @@ HELP = """\
            the gauge's relay trip points (read, set one)
            (asks first; each action is an event in the file)
   [b]a[/b]        acknowledge the raised alarms, with an optional note
-           (shown in the footer while one is raised)
+           (the ALARM badge says (a: ack) while one waits)
   [b]A[/b]        the alarm list: state, since, peak, acknowledged by/when
+  [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
+  [b]r[/b]        list the file's runs
+  [b]u[/b]        display unit: Torr, mbar, Pa (the file keeps the gauge's)
   [b]s[/b]        save a screenshot (SVG) next to the data file
   [b]ctrl+p[/b]   command palette
   [b]q[/b]        quit (asks while recording); ctrl+q also quits

@@ -13,10 +13,8 @@ import math
 import os
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
 
 from textual.app import SystemCommand
-from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
@@ -24,10 +22,11 @@ from ..events import Event, EventKind
 from ..files.follower import FileFollower
 from ..files.overview import ChartHistory
 from ..text import event_line, terminal_safe
-from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text,
-                   human_size)
+from ..files.records import RunRecord
+from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp,
+                   MonitorInfo, RunEnded, duration_text, human_size, utc_text)
 from .badges import BadgeBar
-from .screens import HelpScreen, TableScreen
+from .screens import HelpScreen
 from .widgets import PressureChart
 
 RECORDING_ACTIONS = ("toggle_pause", "mark", "interval", "preset", "gauge")
@@ -39,6 +38,7 @@ VIEW_HELP = """\
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
   [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
   [b]r[/b]        list the file's runs
+  [b]u[/b]        display unit: Torr, mbar, Pa (the file keeps the gauge's)
   [b]s[/b]        save a screenshot (SVG) next to the file
   [b]ctrl+p[/b]   command palette
   [b]q[/b]        quit; ctrl+q also quits
@@ -65,13 +65,7 @@ class FileHistory(Message):
         self.events = events
 
 
-def iso(t: float) -> str:
-    if not math.isfinite(t):
-        return "-"
-    try:
-        return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    except (OverflowError, OSError, ValueError):  # a damaged file: no calendar date has it
-        return f"invalid time ({t:g})"
+iso = utc_text  # the name the viewer's tests know
 
 
 class ViewerApp(BaseApp):
@@ -83,8 +77,9 @@ class ViewerApp(BaseApp):
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
-        Binding("e", "events", "Events", tooltip="List the file's events"),
-        Binding("r", "runs", "Runs", tooltip="List the file's runs"),
+        EVENTS_KEY,
+        RUNS_KEY,
+        UNIT_KEY,
     ]
 
     def __init__(self, follower: FileFollower, info: MonitorInfo) -> None:
@@ -187,20 +182,17 @@ class ViewerApp(BaseApp):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(VIEW_HELP))
 
-    def action_events(self) -> None:
-        rows = [(iso(e.time), str(e.index), e.kind.value, e.text) for e in self.follower.state.events]
-        self.push_screen(TableScreen("Events", ("time (UTC)", "before sample", "kind", "text"), rows))
+    def listed_events(self) -> list[Event]:
+        return list(self.follower.state.events)
 
-    def action_runs(self) -> None:
-        rows = [(str(r.run), r.start_iso, r.port, r.protocol, f"{r.interval:g} s", r.unit, r.host,
-                 "yes" if r.simulated else "no", r.version) for r in self.follower.state.runs]
-        self.push_screen(TableScreen("Runs", ("run", "start (UTC)", "port", "protocol", "interval",
-                                              "unit", "host", "simulated", "VIPER"), rows))
+    def listed_runs(self) -> list[RunRecord]:
+        return list(self.follower.state.runs)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)  # theme, quit...
         yield SystemCommand("Chart window", "Cycle 10 min / 1 h / 24 h / all", self.action_next_window)
         yield SystemCommand("Events", "List the file's events", self.action_events)
         yield SystemCommand("Runs", "List the file's runs", self.action_runs)
+        yield SystemCommand("Display unit", "Torr, mbar, Pa (the file keeps its unit)", self.action_next_unit)
         yield SystemCommand("Keys", "Show the key help", self.action_help)
 

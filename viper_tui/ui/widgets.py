@@ -32,9 +32,12 @@ class PressureChart(Static):
     downsampled to the width first, so a build costs the same after a week as after a minute.
     """
 
-    def __init__(self, names: tuple[str, str, str], *, id: str) -> None:
+    def __init__(self, names: tuple[str, str, str], *, id: str, unit: str = "", decade_shift: float = 0.0) -> None:
+        """`unit`: the display unit's label; `decade_shift`: log10 of it per unit of the history."""
         super().__init__("", id=id)
+        self.unit = unit
         self.names = names
+        self.decade_shift = decade_shift
         self.window_index = 0
         self.marks: list[float] = []  # UNIX times of events to draw
         self._points: list[Point] = []
@@ -61,9 +64,12 @@ class PressureChart(Static):
     def plot(self, history: History, now: float) -> None:
         self._built_at = time.monotonic()
         width = max(self.size.width - 8, 10)
-        self._points = history.window(self.window[1], now, width * 2)
+        points = history.window(self.window[1], now, width * 2)
+        shift = self.decade_shift
+        self._points = [(p[0], p[1] + shift, p[2] + shift, p[3] + shift) for p in points] if shift else points
         self._now = now
-        self.border_title = f"log pressure, last {self.window[0]}  (w: window)"
+        unit = f" ({self.unit})" if self.unit else ""
+        self.border_title = f"log pressure{unit}, last {self.window[0]}  (w: window)"
         self._render_chart()
 
     def on_resize(self) -> None:
