@@ -24,7 +24,7 @@ from textual.screen import Screen
 from ..events import Event, EventKind
 from ..files.follower import FileFollower
 from ..text import event_line, terminal_safe
-from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, BaseApp, MonitorInfo, RunEnded, duration_text,
+from .base import (HELP_KEY, QUIT_KEYS, SCREENSHOT_KEY, WINDOW_KEY, ZOOM_KEY, BaseApp, MonitorInfo, RunEnded, duration_text,
                    human_size)
 from .badges import BadgeBar
 from .screens import HelpScreen, TableScreen
@@ -37,6 +37,7 @@ VIEW_HELP = """\
 [b]VIPER viewer keys[/b] (the file is only read, never written)
 
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
+  [b]z[/b]        zoom: the chart on the whole screen, or back
   [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
   [b]r[/b]        list the file's runs
   [b]s[/b]        save a screenshot (SVG) next to the file
@@ -81,6 +82,7 @@ class ViewerApp(BaseApp):
     TITLE = "VIPER viewer"
     BINDINGS = [
         WINDOW_KEY,
+        ZOOM_KEY,
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
