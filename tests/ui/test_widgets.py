@@ -16,14 +16,14 @@ NOW = 1.8e9
 def labels(text: str) -> list[int]:
     """The decade labels on the y axis, top to bottom, as exponents."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    return [int(m) for m in re.findall(r"1E([+-]\d\d)┤", plain)]
+    return [int(m) for m in re.findall(r"^1E([+-]\d\d)", plain, re.MULTILINE)]
 
 
 @pytest.mark.parametrize("height", [7, 8, 10, 13, 20, 40])
 def test_decade_labels_are_evenly_spaced_one_per_row_at_most(height):
     points = [(NOW - 60 + i, -7 + i / 20, 2.0 - i / 30, math.nan) for i in range(61)]  # 1E-07 to 1E+02
     found = labels(build_chart(points, [], 600.0, NOW, 70, height, ("IG", "CG1", "CG2")))
-    assert len(found) >= 2 and len(found) <= height - 4
+    assert len(found) >= 2 and len(found) <= height - 1  # the time labels take one row
     steps = {a - b for a, b in zip(found, found[1:])}
     assert len(steps) == 1 and steps.pop() >= 1
     assert found[-1] <= -7 and found[0] >= 2

@@ -25,6 +25,8 @@ from ..alarms.watch import Watch
 from ..config import (ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
 from ..events import EventKind
+from ..files.preload import ChartHistory, chart_history
+from ..files.recorded import RecordedFileError
 from ..link.client import BACKOFF_MAX
 from ..link.opening import PortError, detected_serial, open_gauge
 from ..protocol.facts import PressureUnit, WireFormat
@@ -221,8 +223,21 @@ def run_headless(recorder: Recorder, console: ConsoleFrontEnd) -> int:
     return EXIT_OK
 
 
+def preload_chart(h5file: Path | None) -> ChartHistory | None:
+    """The file's earlier runs for the monitor's chart, read before the recorder takes the file.
+
+    A file that cannot be read this way is no reason not to record: Store.open decides that.
+    """
+    if h5file is None or not h5file.exists():
+        return None
+    try:
+        return chart_history(h5file)
+    except (RecordedFileError, OSError):
+        return None
+
+
 def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool,
-                release: Callable[[], None]) -> int:
+                release: Callable[[], None], preload: ChartHistory | None = None) -> int:
     """The full-screen monitor; the caller prints the summary once the file is closed."""
     from ..ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 
@@ -230,7 +245,7 @@ def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig
     info = MonitorInfo(port=serial.port, protocol=gauge.link_text(), unit=gauge.unit_name, address=serial.address_text,
                        h5file=logging.h5file if logging.store_data else None, simulated=simulated,
                        names=serial.names, min_interval=serial.min_interval, display_unit=display_label(logging))
-    app = ViperApp(recorder, info, store_data=logging.store_data, release=release)
+    app = ViperApp(recorder, info, store_data=logging.store_data, release=release, preload=preload)
     code = app.run()
     return monitor_exit(app.crash, code)
 
@@ -315,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             check_interval(logging.interval, serial,
                            lambda p: ConfigError(f"{where}: {p} (the gauge answered in {serial.protocol.value})"))
             store = None
+            preload = None if headless or not logging.store_data else preload_chart(logging.h5file)
             if logging.store_data:
                 store = open_store(serial, logging, args.simulate, gauge.unit)
                 stack.callback(store.close)
@@ -334,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                                           display_unit=display_label(logging))
                 code = run_headless(recorder, console)
             else:
-                code = run_monitor(recorder, serial, logging, args.simulate, release=stack.close)
+                code = run_monitor(recorder, serial, logging, args.simulate, release=stack.close, preload=preload)
         # The store and the port are closed here: only now may the summary say "recorded to".
         return report(recorder, logging, code, console)
     except (ConfigError, UsageError, FileLayoutError, FileLockedError) as exc:

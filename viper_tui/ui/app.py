@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable
 from textual.app import SystemCommand
 from textual.notifications import SeverityLevel
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 
 from ..config import at_least
 from ..alarms.engine import Snapshot, State
 from ..events import EventKind
+from ..files.preload import ChartHistory
 from ..link.actions import Action, ControlResult
 from ..link.relays import RelaySetting
 from ..events import Event
@@ -27,12 +29,14 @@ from ..files.records import RunRecord, run_record
 from ..recording.recorder import Recorder
 from ..recording.store import Store, StoreError
 from ..text import terminal_safe
-from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp,
-                   EventHappened, MonitorInfo, RunEnded, SampleTaken, duration_text, human_size, pick_theme)
+from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, ZOOM_KEY,
+                   BaseApp, EventHappened, MonitorInfo, RunEnded, SampleTaken, duration_text, human_size,
+                   pick_theme)
 from .screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen, RelayScreen
 from .alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge, limit_text
 from .badges import BadgeBar
 from .readouts import Readout
+from .widgets import PressureChart
 
 __all__ = ["ControlDone", "EventHappened", "MonitorInfo", "RunEnded", "SampleTaken", "ViperApp", "duration_text",
            "human_size", "pick_theme"]
@@ -58,6 +62,7 @@ class ViperApp(BaseApp):
         Binding("plus", "preset(1)", "Slower", key_display="+", show=False),  # in help: the footer fits 80 columns
         Binding("minus", "preset(-1)", "Faster", key_display="-", show=False),
         WINDOW_KEY,
+        ZOOM_KEY,
         Binding("g", "gauge", "Gauge", tooltip="IG on/off, degas, emission, filament, status, relays"),
         # `a` is named in the ALARM badge while an alarm waits for it: the footer has no room at 80 columns.
         Binding("a", "acknowledge", "Ack", show=False, tooltip="Acknowledge the raised alarms"),
@@ -72,11 +77,26 @@ class ViperApp(BaseApp):
     ]
 
     def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True,
-                 release: Callable[[], None] | None = None) -> None:
-        """`release` closes the file and the port; it is called if the terminal is lost."""
+                 release: Callable[[], None] | None = None, preload: ChartHistory | None = None) -> None:
+        """`release` closes the file and the port; it is called if the terminal is lost.
+
+        `preload`: the file's earlier rows (files/preload.py), so that the 24 h and "all" windows
+        show real history from the start and the status bar counts the file's rows too.
+        """
         super().__init__(recorder, info, store_data=store_data, release=release)
         self.recorder = recorder
         self._rung: set[tuple[str, float | None]] = set()  # (alarm, raised at) already announced
+        self.rows_before = 0  # rows the file held when this run started
+        self._preload_marks: list[float] = []
+        if preload is not None:
+            self.history.load(preload.times, preload.pressures)
+            self.rows_before = preload.rows
+            self._preload_marks = preload.marks
+            self._chart_dirty = True
+
+    def on_mount(self) -> None:
+        """The file's earlier marks on the chart (BaseApp.on_mount runs too: Textual calls both)."""
+        self.query_one(PressureChart).marks[:0] = self._preload_marks
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
@@ -93,7 +113,8 @@ class ViperApp(BaseApp):
         info = self.info
         parts = []  # most useful first: a narrow terminal cuts the end
         if self.store_data and info.h5file is not None:
-            parts.append(f"{self.rows_written} rows")
+            rows = f"{self.rows_written} rows"
+            parts.append(f"{rows} ({self.rows_before + self.rows_written} in file)" if self.rows_before else rows)
             try:
                 parts.append(human_size(os.stat(info.h5file).st_size))
             except OSError:
@@ -178,7 +199,10 @@ class ViperApp(BaseApp):
     def on_event_happened(self, message: EventHappened) -> None:
         super().on_event_happened(message)
         if message.event.kind is EventKind.ALARM:
-            self._show_alarms()
+            try:
+                self._show_alarms()
+            except NoMatches:
+                pass  # an alarm event queued while quitting: the widgets are gone, the file has it
 
     def _show_alarms(self) -> None:
         """Badge, readouts, footer; the bell and a toast once for each raise."""

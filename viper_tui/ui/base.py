@@ -27,6 +27,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
@@ -55,6 +56,7 @@ EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
 
 # The keys both apps have; each lists them in its own BINDINGS, in the order its footer shows.
 WINDOW_KEY = Binding("w", "next_window", "Window", tooltip="Chart window: 10 min, 1 h, 24 h, all")
+ZOOM_KEY = Binding("z", "zoom", "Zoom", show=False, tooltip="The chart on the whole screen, or back")
 HELP_KEY = Binding("question_mark", "help", "Help", key_display="?")
 SCREENSHOT_KEY = Binding("s", "screenshot", "Screenshot", show=False)  # in help: the footer fits 80 columns
 UNIT_KEY = Binding("u", "next_unit", "Unit", tooltip="Display unit: Torr, mbar, Pa (the file keeps the gauge's)")
@@ -230,7 +232,12 @@ class BaseApp(App[int]):
         self.query_one(Log).write_line(line)
 
     def on_sample_taken(self, message: SampleTaken) -> None:
-        sample = message.sample
+        try:
+            self._show_sample(message.sample)
+        except NoMatches:
+            pass  # a sample queued while quitting: the widgets are gone, the file has its row
+
+    def _show_sample(self, sample: Sample) -> None:
         self.history.add(sample)  # in the gauge's unit, like the file; shown converted
         self._last_sample = sample
         shown = self.units.sample(sample)
@@ -246,7 +253,12 @@ class BaseApp(App[int]):
         self._chart_dirty = True
 
     def on_event_happened(self, message: EventHappened) -> None:
-        event = message.event
+        try:
+            self._show_event(message.event)
+        except NoMatches:
+            pass  # an event queued while quitting: the widgets are gone, the file has it
+
+    def _show_event(self, event: Event) -> None:
         self.events_seen.append(event)
         self._log_line(event_line(event))
         if event.kind is EventKind.MARK:
@@ -317,7 +329,8 @@ class BaseApp(App[int]):
         does; a 10 minute window on 80 columns moves by one column every ~8 s, not every sample.
         """
         chart = self.query_one(PressureChart)
-        if self._chart_dirty and (force or chart.due(self.history, self.now())):
+        moving = self.trend_is_live() and self.history.first_time is not None  # the right edge is now
+        if (self._chart_dirty or moving) and (force or chart.due(self.history, self.now())):
             self._chart_dirty = False
             chart.plot(self.history, self.now())
 
@@ -361,6 +374,10 @@ class BaseApp(App[int]):
                  "yes" if r.simulated else "no", r.version) for r in self.listed_runs()]
         self.push_screen(TableScreen("Runs", ("run", "start (UTC)", "port", "protocol", "interval",
                                               "unit", "host", "simulated", "VIPER"), rows))
+
+    def action_zoom(self) -> None:
+        """The chart on the whole screen (readouts and log hidden), or back; it redraws on resize."""
+        self.screen.toggle_class("-zoom")
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """An SVG of the screen next to the data file (or in the current folder), and where it went.

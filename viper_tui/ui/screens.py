@@ -241,6 +241,7 @@ HELP = """\
   [b]i[/b]        change the sampling interval (from the next slot)
   [b]+ / -[/b]    next / previous preset interval (0.5 1 2 5 10 30 60 300 s)
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
+  [b]z[/b]        zoom: the chart on the whole screen, or back
   [b]g[/b]        gauge control: IG on/off, degas, emission, filament, status,
            the gauge's relay trip points (read, set one)
            (asks first; each action is an event in the file)

@@ -23,8 +23,8 @@ from ..files.follower import FileFollower
 from ..files.overview import ChartHistory
 from ..text import event_line, terminal_safe
 from ..files.records import RunRecord
-from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, BaseApp,
-                   MonitorInfo, RunEnded, duration_text, human_size, utc_text)
+from .base import (EVENTS_KEY, HELP_KEY, QUIT_KEYS, RUNS_KEY, SCREENSHOT_KEY, UNIT_KEY, WINDOW_KEY, ZOOM_KEY,
+                   BaseApp, MonitorInfo, RunEnded, duration_text, human_size, utc_text)
 from .badges import BadgeBar
 from .screens import HelpScreen
 from .widgets import PressureChart
@@ -36,6 +36,7 @@ VIEW_HELP = """\
 [b]VIPER viewer keys[/b] (the file is only read, never written)
 
   [b]w[/b]        chart window: 10 min, 1 h, 24 h, all
+  [b]z[/b]        zoom: the chart on the whole screen, or back
   [b]e[/b]        list the file's events (marks, pauses, disconnects, ...)
   [b]r[/b]        list the file's runs
   [b]u[/b]        display unit: Torr, mbar, Pa (the file keeps the gauge's)
@@ -74,6 +75,7 @@ class ViewerApp(BaseApp):
     TITLE = "VIPER viewer"
     BINDINGS = [
         WINDOW_KEY,
+        ZOOM_KEY,
         HELP_KEY,
         SCREENSHOT_KEY,
         *QUIT_KEYS,
