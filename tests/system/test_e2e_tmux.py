@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -10,7 +11,7 @@ import uuid
 import h5py
 import pytest
 
-from tests.helpers import viper_command
+from tests.helpers import viper_command, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -26,8 +27,9 @@ class Tmux:
                               text=True, timeout=10).stdout
 
     def start(self, command: list[str], width: int = 80, height: int = 24) -> None:
+        # COLUMNS/LINES from the test process's environment would make Textual draw that size, not the pane's.
         self("-f", "/dev/null", "new-session", "-d", "-s", "v", "-x", str(width), "-y", str(height),
-             " ".join(command))
+             " ".join(["env", "-u", "COLUMNS", "-u", "LINES", *command]))
         self("set-option", "-t", "v", "remain-on-exit", "on")
 
     def screen(self) -> str:
@@ -129,8 +131,9 @@ def test_readable_at_80x24_and_larger(tmux, tmp_path):
     tmux.start([*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.2", "--h5", str(h5)],
                width=160, height=45)
     tmux.wait_for("p Pause")
-    screen = tmux.wait_for("1E-07┤")  # a decade label on the chart's axis
-    assert "log pressure" in screen and "minutes" in screen
+    tmux.wait_for("last 10 min (Torr) (w, z) ⠒IG •CG1 +CG2")  # the window and the legend
+    wait_until(lambda: re.search(r"^1E-07", tmux.screen(), re.M))  # IG's decade labelled on the chart's axis
+    assert re.search(r"\b\d\d:\d\d\b", tmux.screen())  # clock-time labels on the time axis
     tmux.keys("q")
     tmux.wait_for("Stop recording and quit?")
     tmux.keys("y")
