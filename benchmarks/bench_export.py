@@ -21,55 +21,19 @@ import sys
 import tempfile
 import time
 
-import h5py
-import numpy as np
-
-from viper_tui import __version__
+from _common import build_file
 from viper_tui.files.export import export_rows
 from viper_tui.files.info import analyse
 from viper_tui.files.recorded import RecordedFile
-from viper_tui.readings import Reading, Sample, Status
-from viper_tui.recording.store import RunInfo, Store
 
 T0 = 1.7e9
 INTERVAL = 0.15
 
 
 def build(path: pathlib.Path, rows: int) -> None:
-    run = RunInfo(start_time=T0, port="/dev/ttyBENCH", address="01", protocol="ascii",
-                  interval=INTERVAL, host="bench", version=__version__, gauge_config="",
-                  recording_config="", simulated=True)
-    with Store.open(path, run, fsync=False) as store:
-        for i in range(3):
-            store.append(Sample(i, i * INTERVAL, T0 + i * INTERVAL,
-                                (Reading.ok(1e-6), Reading.ok(1e-3), Reading.ok(760.0))))
-    rng = np.random.default_rng(392)
-    block = 262144
-    with h5py.File(path, "a", locking=False) as f:
-        for name in ("Index", "Timestamp", "Ionisation", "CG1", "CG2", "Time", "Run", "Status"):
-            f[name].resize((rows,) + f[name].shape[1:])
-        for a in range(3, rows, block):
-            b = min(rows, a + block)
-            i = np.arange(a, b)
-            index = i + (i // 100_000) * 20  # 20 samples paused every 100,000 rows
-            status = np.zeros((b - a, 3), "u1")
-            status[i % 500 == 0, 0] = Status.IG_OFF
-            status[i % 1000 == 7, 2] = Status.OVER_RANGE
-            drift = np.exp(0.3 * np.sin(i / 5000))
-            ig = np.round(1.2e-6 * drift * rng.uniform(0.98, 1.02, b - a), 8)
-            cg1 = np.round(1.1e-3 * rng.uniform(0.95, 1.05, b - a), 5)
-            cg2 = np.full(b - a, 760.0)
-            ig[status[:, 0] != 0] = 0.0
-            cg2[status[:, 2] != 0] = 0.0
-            elapsed = index * INTERVAL + rng.uniform(-0.002, 0.002, b - a)
-            f["Index"][a:b] = index
-            f["Timestamp"][a:b] = elapsed
-            f["Ionisation"][a:b] = ig
-            f["CG1"][a:b] = cg1
-            f["CG2"][a:b] = cg2
-            f["Time"][a:b] = T0 + elapsed
-            f["Run"][a:b] = 1
-            f["Status"][a:b] = status
+    """Rows at 0.15 s, 20 samples paused every 100,000 rows."""
+    build_file(path, rows, t0=T0, interval=INTERVAL, block=262144, pause_every=100_000, paused=20,
+               drift_period=5000)
 
 
 class _Null(io.TextIOBase):
