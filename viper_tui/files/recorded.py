@@ -33,7 +33,7 @@ import math
 import os
 import pathlib
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import h5py
@@ -41,7 +41,7 @@ import numpy as np
 
 from ..readings import Status
 from ..recording.errors import one_line, reason
-from ..recording.layout import (COLUMN_NAMES, DEFAULT_UNIT, EVENT_FIELDS, EVENT_KIND_BYTES,
+from ..recording.layout import (COLUMN_NAMES, COLUMNS, DEFAULT_UNIT, EVENT_FIELDS, EVENT_KIND_BYTES,
                                 LAYOUT_VERSION, LEGACY_NAMES, PRESSURE_NAMES, RUN_FIELDS, TAILS,
                                 UPGRADED_VALUES)
 from ..recording.locks import LockHolder, lock_holder
@@ -66,6 +66,7 @@ BLOCK_ROWS = 65536
 """Rows per block when streaming (~2 MiB of columns): files can hold tens of millions of rows."""
 
 ROW_NAMES = COLUMN_NAMES  # the schema is recording/layout.py, shared with the writer
+_DTYPES = {c.name: c.dtype for c in COLUMNS}
 _IN_FLIGHT_ROWS = 16  # rows at the end of a live file checked for being half on disk
 _ATTEMPTS = 3  # reads of a file being written are tried again on a fresh open
 _RETRY_PAUSE = 0.05
@@ -314,20 +315,26 @@ class RecordedFile:
 
     # -- rows --
 
-    def read(self, start: int = 0, stop: int | None = None) -> Rows:
-        """Rows `start` to `stop` (clipped to the readable rows) in one piece."""
+    def read(self, start: int = 0, stop: int | None = None, *,
+             columns: Collection[str] | None = None) -> Rows:
+        """Rows `start` to `stop` (clipped to the readable rows) in one piece.
+
+        `columns`: read only these datasets (each costs its own pass through the file: the
+        chart needs five of the eight); the others hold zeros, as if not recorded.
+        """
         stop = self.rows if stop is None else max(0, min(stop, self.rows))
         start = max(0, min(start, stop))
         if start == stop:
             return Rows.empty(start)
         return self._retrying(f"rows {start} to {stop - 1}",
-                              lambda f: self._read_rows(f, start, stop))
+                              lambda f: self._read_rows(f, start, stop, columns=columns))
 
-    def read_sampled(self, start: int, count: int, stride: int, block: int) -> Rows:
+    def read_sampled(self, start: int, count: int, stride: int, block: int, *,
+                     columns: Collection[str] | None = None) -> Rows:
         """`count` runs of `block` consecutive rows, one every `stride` rows from `start`, in
         one read per dataset (an HDF5 hyperslab: each run is a whole chunk when `block` and
         `start` are the chunk size's multiples). ``Rows.start`` is `start`; the rows are not
-        consecutive. The runs must lie within the readable rows."""
+        consecutive. The runs must lie within the readable rows. `columns` as for `read`."""
         if count <= 0:
             return Rows.empty(start)
         stop = start + (count - 1) * stride + block
@@ -335,15 +342,18 @@ class RecordedFile:
             raise ValueError(f"sampled rows reach {stop}, past the {self.rows} readable rows")
         sel = h5py.MultiBlockSlice(start=start, count=count, stride=stride, block=block)
         return self._retrying(f"rows {start} to {stop - 1}",
-                              lambda f: self._read_rows(f, start, stop, sel, count * block))
+                              lambda f: self._read_rows(f, start, stop, sel, count * block,
+                                                        columns))
 
     def _read_rows(self, f: h5py.File, start: int, stop: int, sel: Any = None,
-                   n: int | None = None) -> Rows:
+                   n: int | None = None, columns: Collection[str] | None = None) -> Rows:
         n = stop - start if n is None else n
         sel = slice(start, stop) if sel is None else sel
         cols: dict[str, np.ndarray] = {}
         for name in ROW_NAMES:
-            if name in self.lengths:
+            if columns is not None and name not in columns:
+                cols[name] = np.zeros((n,) + TAILS[name], _DTYPES[name])
+            elif name in self.lengths:
                 ds = f[name]
                 if ds.shape[0] < stop:  # the file changed under us (replaced by another file)
                     raise RecordedFileError(f"{self.path}: changed while being read "
