@@ -18,5 +18,5 @@ def test_preload_reads_earlier_runs_and_never_stops_a_recording(tmp_path):
         for i in range(20):
             store.append(make_sample(1, i))
     preload = preload_chart(path)
-    assert preload is not None and preload.rows == 20 and len(preload.times) == 20
-    assert preload.pressures.shape == (20, 3)
+    assert preload is not None and preload.history.rows == 20 and preload.history.samples == 20
+    assert preload.history.raw_logs.shape == (20, 3) and preload.marks == []

@@ -2,7 +2,7 @@
 
 Pilot tests read the chart as drawn (its text, its ANSI colours, its border title) on the simulated
 gauge; the preload test writes an earlier run with the project's own store and reopens nothing
-but through files/preload.py, as a restarted monitor does.
+but through files/overview.py's `earlier_runs`, as a restarted monitor does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import re
 import time
 
 from tests.helpers import make_sample, run_info, wait_until_async
-from viper_tui.files.preload import chart_history
+from viper_tui.events import Event, EventKind
+from viper_tui.files.overview import earlier_runs
 from viper_tui.readings import Reading
 from viper_tui.recording.store import Store
 from viper_tui.ui import ViperApp
@@ -124,6 +125,8 @@ def write_earlier_run(path, start: float, count: int) -> None:
             sample = dataclasses.replace(make_sample(1, i), time=start + 10.0 * i,
                                          readings=(Reading.ok(2e-7), Reading.ok(5e-3), Reading.ok(3e-2)))
             store.append(sample)
+            if i == 150:
+                store.add_event(Event(EventKind.MARK, "valve closed", i + 1, sample.time, sample.elapsed))
     finally:
         store.close()
 
@@ -131,8 +134,9 @@ def write_earlier_run(path, start: float, count: int) -> None:
 async def test_a_restarted_monitor_shows_the_files_earlier_run(monitor, tmp_path):
     earlier = time.time() - 3 * 3600  # three hours ago, for 50 minutes
     write_earlier_run(tmp_path / "monitor.h5", earlier, 300)
-    preload = chart_history(tmp_path / "monitor.h5")
-    assert preload.rows == 300 and len(preload.times) == 300
+    preload = earlier_runs(tmp_path / "monitor.h5")
+    assert preload.history.rows == 300 and preload.history.samples == 300
+    assert preload.marks == [earlier + 1500.0]
     fixture_app, _server, _path = monitor()  # the fixture's recorder appends run 2 to the same file
     app = ViperApp(fixture_app.recorder, fixture_app.info, preload=preload)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -142,5 +146,6 @@ async def test_a_restarted_monitor_shows_the_files_earlier_run(monitor, tmp_path
         assert chart.window[0] == "24 h"
         old = [p for p in chart._points if p[0] < earlier + 3000]
         assert len(old) >= 10 and all(math.isclose(p[1], math.log10(2e-7)) for p in old if not math.isnan(p[1]))
+        assert chart.marks[0] == earlier + 1500.0  # the earlier run's mark, on the chart
         await wait_until_async(pilot, lambda: "(3" in app._status_text and "in file)" in app._status_text)
         assert re.search(r"\b\d+ rows \((\d+) in file\)", app._status_text)

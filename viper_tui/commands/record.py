@@ -25,7 +25,7 @@ from ..alarms.watch import Watch
 from ..config import (ConfigError, LoggingConfig, SerialConfig, check_interval, h5file_problem, load_logging,
                      load_serial, override)
 from ..events import EventKind
-from ..files.preload import ChartHistory, chart_history
+from ..files.overview import EarlierRuns, earlier_runs
 from ..files.recorded import RecordedFileError
 from ..link.client import BACKOFF_MAX
 from ..link.opening import PortError, detected_serial, open_gauge
@@ -223,7 +223,7 @@ def run_headless(recorder: Recorder, console: ConsoleFrontEnd) -> int:
     return EXIT_OK
 
 
-def preload_chart(h5file: Path | None) -> ChartHistory | None:
+def preload_chart(h5file: Path | None) -> EarlierRuns | None:
     """The file's earlier runs for the monitor's chart, read before the recorder takes the file.
 
     A file that cannot be read this way is no reason not to record: Store.open decides that.
@@ -231,13 +231,13 @@ def preload_chart(h5file: Path | None) -> ChartHistory | None:
     if h5file is None or not h5file.exists():
         return None
     try:
-        return chart_history(h5file)
+        return earlier_runs(h5file)
     except (RecordedFileError, OSError):
         return None
 
 
 def run_monitor(recorder: Recorder, serial: SerialConfig, logging: LoggingConfig, simulated: bool,
-                release: Callable[[], None], preload: ChartHistory | None = None) -> int:
+                release: Callable[[], None], preload: EarlierRuns | None = None) -> int:
     """The full-screen monitor; the caller prints the summary once the file is closed."""
     from ..ui import MonitorInfo, ViperApp  # Textual only loads when there is a terminal to draw on
 

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..events import EventKind
 from ..readings import Status
 from ..recording.layout import CHUNK_ROWS, PRESSURE_NAMES
 from .recorded import RecordedFile, Rows
 
-__all__ = ["BUDGET_ROWS", "RAW_ROWS", "WINDOWS", "Buckets", "ChartHistory", "chart_history",
-           "log_pressures"]
+__all__ = ["BUDGET_ROWS", "RAW_ROWS", "WINDOWS", "Buckets", "ChartHistory", "EarlierRuns",
+           "chart_history", "earlier_runs", "log_pressures"]
 
 RAW_ROWS = 4096
 WINDOWS: tuple[tuple[float, int], ...] = ((10.0, 8640), (300.0, 8928), (3600.0, 8760))
@@ -201,3 +202,20 @@ def _feed(rows: Rows, accs: list[_Accumulator]) -> int:
 def _count_timed(rf: RecordedFile, first_row: int, n: int) -> int:
     """Rows with a time: all from the first one on (a row of a VIPER run always has one)."""
     return max(0, n - first_row)
+
+
+@dataclass(frozen=True)
+class EarlierRuns:
+    """What a restarted monitor shows before its first sample: the file's chart history (the
+    viewer's, so 24 h and "all" show real history) and the times of the file's marks."""
+
+    history: ChartHistory
+    marks: list[float]
+
+
+def earlier_runs(path: str | os.PathLike[str]) -> EarlierRuns:
+    """The file at `path` as the monitor's chart starts from it; RecordedFileError if unreadable."""
+    with RecordedFile(path) as rf:
+        mark = EventKind.MARK.value.encode("ascii")
+        marks = [float(e["time"]) for e in rf.event_table() if e["kind"] == mark]
+        return EarlierRuns(chart_history(rf), marks)

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from ..config import at_least
 from ..alarms.engine import Snapshot, State
 from ..events import EventKind
-from ..files.preload import ChartHistory
+from ..files.overview import EarlierRuns
 from ..link.actions import Action, ControlResult
 from ..link.relays import RelaySetting
 from ..events import Event
@@ -77,11 +77,12 @@ class ViperApp(BaseApp):
     ]
 
     def __init__(self, recorder: Recorder, info: MonitorInfo, *, store_data: bool = True,
-                 release: Callable[[], None] | None = None, preload: ChartHistory | None = None) -> None:
+                 release: Callable[[], None] | None = None, preload: EarlierRuns | None = None) -> None:
         """`release` closes the file and the port; it is called if the terminal is lost.
 
-        `preload`: the file's earlier rows (files/preload.py), so that the 24 h and "all" windows
-        show real history from the start and the status bar counts the file's rows too.
+        `preload`: the file's earlier runs (files/overview.py, as the viewer reads them), so
+        that the 24 h and "all" windows show real history from the start and the status bar
+        counts the file's rows too.
         """
         super().__init__(recorder, info, store_data=store_data, release=release)
         self.recorder = recorder
@@ -89,9 +90,9 @@ class ViperApp(BaseApp):
         self.rows_before = 0  # rows the file held when this run started
         self._preload_marks: list[float] = []
         if preload is not None:
-            self.history.load(preload.times, preload.pressures)
-            self.rows_before = preload.rows
-            self._preload_marks = preload.marks
+            self.history.preload(preload.history)
+            self.rows_before = preload.history.rows
+            self._preload_marks = list(preload.marks)
             self._chart_dirty = True
 
     def on_mount(self) -> None:
