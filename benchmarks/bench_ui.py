@@ -1,6 +1,10 @@
-"""Monitor costs: first frame, CPU at 1 Hz, memory over 100,000 samples, terminal bytes per sample.
+"""Monitor costs: first frame, CPU at 1 Hz and at full speed, memory over 100,000 samples, terminal bytes per sample.
 
-    python benchmarks/bench_ui.py [--cpu-seconds 300] [--bytes-seconds 60]
+    python benchmarks/bench_ui.py [--cpu-seconds 300] [--fast-seconds 60] [--skip-terminal]
+
+At full speed (binary, interval 0: about 19 samples/s on the simulated gauge) the monitor's CPU
+per sample is set beside `viper --headless` doing the same, both whole processes (the simulated
+gauge's thread included), samples counted from the file.
 
 The installed `viper --simulate` runs in a real terminal under tmux for the first, second and last
 figures (tmux's pipe-pane counts every byte the program writes to its terminal, which is what an
@@ -32,9 +36,65 @@ def tmux(socket: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", socket, *args], check=True, capture_output=True, text=True).stdout
 
 
-def start(socket: str, tmp: Path, interval: float) -> None:
-    command = f"{VIPER} --simulate --scenario steady --interval {interval} --h5 {tmp / 'ui.h5'}"
+def start(socket: str, tmp: Path, interval: float, extra: str = "") -> None:
+    command = f"{VIPER} --simulate --scenario steady --interval {interval} {extra} --h5 {tmp / 'ui.h5'}"
     tmux(socket, "-f", "/dev/null", "new-session", "-d", "-s", "v", "-x", "80", "-y", "24", command)
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rows_in(path: Path) -> int:
+    """Rows in a recorded file (read-only, without the lock, as the viewer reads it)."""
+    from viper_tui.files.recorded import RecordedFile
+
+    with RecordedFile(path) as rf:
+        return rf.rows
+
+
+FAST = "--protocol binary --sim-format binary"
+
+
+def fast_monitor(tmp: Path, seconds: float) -> tuple[float, float, float]:
+    """(CPU ms per sample, samples/s, terminal bytes per sample) of the monitor at interval 0."""
+    socket = f"bench-{uuid.uuid4().hex[:6]}"
+    log = tmp / "fast.bytes"
+    start(socket, tmp, 0, FAST)
+    try:
+        while "p Pause" not in tmux(socket, "capture-pane", "-p", "-t", "v"):
+            time.sleep(0.05)
+        time.sleep(3)
+        pid = int(tmux(socket, "list-panes", "-t", "v", "-F", "#{pane_pid}").split()[0])
+        r0, c0, t0 = rows_in(tmp / "ui.h5"), cpu_of(pid), time.monotonic()
+        tmux(socket, "pipe-pane", "-o", "-t", "v", f"cat >> {log}")
+        time.sleep(seconds)
+        tmux(socket, "pipe-pane", "-t", "v")
+        r1, c1, t1 = rows_in(tmp / "ui.h5"), cpu_of(pid), time.monotonic()
+        n = max(1, r1 - r0)
+        size = log.stat().st_size if log.exists() else 0
+        return (c1 - c0) / n * 1000, n / (t1 - t0), size / n
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def fast_headless(tmp: Path, seconds: float) -> tuple[float, float]:
+    """(CPU ms per sample, samples/s) of `viper --headless` at interval 0, output to /dev/null."""
+    h5 = tmp / "headless.h5"
+    command = [VIPER, "--simulate", "--scenario", "steady", "--interval", "0", *FAST.split(),
+               "--headless", "--h5", str(h5)]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        try:
+            time.sleep(3)
+            r0, c0, t0 = rows_in(h5), cpu_of(proc.pid), time.monotonic()
+            time.sleep(seconds)
+            r1, c1, t1 = rows_in(h5), cpu_of(proc.pid), time.monotonic()
+        finally:
+            proc.terminate()
+    n = max(1, r1 - r0)
+    return (c1 - c0) / n * 1000, n / (t1 - t0)
 
 
 def first_frame(tmp: Path) -> float:
@@ -60,15 +120,10 @@ def cpu_and_bytes(tmp: Path, seconds: float) -> tuple[float, float, int]:
         time.sleep(3)  # past start-up
         pid = int(tmux(socket, "list-panes", "-t", "v", "-F", "#{pane_pid}").split()[0])
         tmux(socket, "pipe-pane", "-o", "-t", "v", f"cat >> {log}")
-        ticks = os.sysconf("SC_CLK_TCK")
 
-        def cpu() -> float:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / ticks
-
-        c0, t0 = cpu(), time.monotonic()
+        c0, t0 = cpu_of(pid), time.monotonic()
         time.sleep(seconds)
-        c1, t1 = cpu(), time.monotonic()
+        c1, t1 = cpu_of(pid), time.monotonic()
         tmux(socket, "pipe-pane", "-t", "v")
         size = log.stat().st_size if log.exists() else 0
         samples = round(t1 - t0)
@@ -135,6 +190,8 @@ def memory(counts: tuple[int, ...] = (1_000, 100_000, 300_000)) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu-seconds", type=float, default=300)
+    parser.add_argument("--fast-seconds", type=float, default=60,
+                        help="seconds at full speed, monitor and headless each (0: skip)")
     parser.add_argument("--skip-terminal", action="store_true", help="only the in-process memory figure")
     args = parser.parse_args()
     if not args.skip_terminal and shutil.which("tmux"):
@@ -146,6 +203,14 @@ def main() -> None:
             share, per_sample, n = cpu_and_bytes(Path(tmp), args.cpu_seconds)
             print(f"sampling at 1 Hz for {n} s: CPU {share * 100:.2f} % of one core (whole process, simulator "
                   f"included); {per_sample:.0f} bytes written to the terminal per sample")
+        if args.fast_seconds > 0:
+            with tempfile.TemporaryDirectory() as tmp:
+                ms, rate, per_sample = fast_monitor(Path(tmp), args.fast_seconds)
+                hms, hrate = fast_headless(Path(tmp), args.fast_seconds)
+            print(f"full speed (binary, interval 0) for {args.fast_seconds:.0f} s each: monitor "
+                  f"{ms:.2f} ms CPU per sample at {rate:.1f} samples/s, {per_sample:.0f} terminal bytes "
+                  f"per sample; headless {hms:.2f} ms at {hrate:.1f} samples/s "
+                  f"(monitor/headless {ms / hms:.1f}x)")
     counts = (1_000, 100_000, 300_000)
     heaps = memory(counts)
     print("Python heap after " + "; ".join(f"{n:,} samples: {mb:.1f} MB" for n, mb in zip(counts, heaps))

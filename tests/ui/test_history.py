@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from viper_tui.readings import Reading, Sample, Status
 from viper_tui.ui.history import History, downsample
@@ -55,6 +57,67 @@ def test_trend_in_decades_per_minute():
         h.add(s)
     assert h.trend(0, 1.7e9 + 119) == pytest.approx(-0.6, rel=1e-6)  # -1/100 decade per second
     assert h.trend(1, 1.7e9 + 119) == pytest.approx(60 * (math.log10(758.81) - math.log10(758.82)), rel=1e-3)
+
+
+def loop_trend(raw, channel: int, now: float, window: float = 60.0) -> float | None:
+    """The trend as a plain loop over the raw points (what History.trend computed before it
+    kept numpy arrays): the reference the vectorised fit must agree with."""
+    pts = []
+    for p in reversed(raw):
+        if p[0] < now - window:
+            break
+        if not math.isnan(p[channel + 1]):
+            pts.append((p[0], p[channel + 1]))
+    pts.reverse()
+    if len(pts) < 3 or pts[-1][0] - pts[0][0] < min(20.0, window):
+        return None
+    n = len(pts)
+    mean_t = sum(t for t, _ in pts) / n
+    mean_v = sum(v for _, v in pts) / n
+    var = sum((t - mean_t) ** 2 for t, _ in pts)
+    if var < 1e-9:
+        return None
+    return sum((t - mean_t) * (v - mean_v) for t, v in pts) / var * 60.0
+
+
+@settings(max_examples=60)
+@given(steps=st.lists(st.floats(-2.0, 3.0), min_size=1, max_size=700) | st.lists(st.floats(0.0, 1.0), min_size=60, max_size=700),
+       gaps=st.sets(st.integers(0, 699), max_size=200), capacity=st.sampled_from([5, 64, 300, 4096]),
+       bulk=st.integers(0, 700), lag=st.floats(-5.0, 90.0))
+def test_trend_agrees_with_a_plain_loop_over_the_raw_points(steps, gaps, capacity, bulk, lag):
+    """Whatever the ring has wrapped, a bulk load before, a clock stepped back (negative steps),
+    gaps and the time asked: the trend is the plain loop's, or None where that is None."""
+    h = History(raw_capacity=capacity)
+    t, times, values = 1.7e9, [], []
+    for i, step in enumerate(steps):
+        t += step
+        times.append(t)
+        values.append(math.nan if i in gaps else -7.0 + 2e-5 * i * i + 0.003 * math.sin(i))
+    cut = min(bulk, len(times))
+    h.load(np.array(times[:cut]), 10.0 ** np.array([[v, v, v] for v in values[:cut]]))
+    for i in range(cut, len(times)):
+        ig = None if math.isnan(values[i]) else 10.0 ** values[i]
+        h.add(sample(i, times[i], ig))
+    now = times[-1] + lag
+    expected = loop_trend(h.raw, 0, now)
+    got = h.trend(0, now)
+    assert (got is None) == (expected is None)
+    if expected is not None:
+        assert got == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_trend_of_a_ring_shorter_than_the_window_uses_only_the_ring():
+    """64 points at 0.5 s span 32 s of a 60 s window: the trend is the fit of those 64, after
+    the arrays have moved down many times."""
+    h = History(raw_capacity=64)
+    for i in range(1000):
+        h.add(sample(i, 1.7e9 + 0.5 * i, 10 ** (-7.0 + 2e-5 * i * i)))
+        if i % 97 == 0 or i > 990:
+            now = 1.7e9 + 0.5 * i
+            expected = loop_trend(h.raw, 0, now)
+            assert (h.trend(0, now) is None) == (expected is None)
+            if expected is not None:
+                assert h.trend(0, now) == pytest.approx(expected, rel=1e-9)
 
 
 def test_bulk_load_gives_what_sample_by_sample_gives():

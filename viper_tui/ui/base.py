@@ -50,6 +50,8 @@ from .units import DisplayUnit
 from .widgets import PressureChart, Readout
 
 CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
+READOUT_PERIOD = 0.1  # seconds between readout repaints at most: at 19 samples/s the digits,
+# sparklines and trends were most of the monitor's CPU, and nobody reads 19 values a second
 LOG_LINES = 500
 JOIN_TIMEOUT = 10.0
 EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
@@ -131,6 +133,8 @@ class BaseApp(App[int]):
         self.units = DisplayUnit(info.unit, info.display_unit)
         self.events_seen: list[Event] = []  # what the source told this app, for `e` without a file
         self._last_sample: Sample | None = None  # as the gauge sent it (gauge unit)
+        self._readouts_at = -math.inf  # monotonic time the readouts last showed a sample
+        self._readouts_due = False  # a newer sample waits for READOUT_PERIOD to pass
         self.theme = pick_theme()
 
     # ---- layout ------------------------------------------------------------------------------
@@ -241,8 +245,12 @@ class BaseApp(App[int]):
         self.history.add(sample)  # in the gauge's unit, like the file; shown converted
         self._last_sample = sample
         shown = self.units.sample(sample)
-        for readout, reading in zip(self.query(Readout), shown.readings):
-            readout.show(reading, sample.time, self.history)
+        wait = self._readouts_at + READOUT_PERIOD - time.monotonic()
+        if wait <= 0:
+            self._show_readouts()
+        elif not self._readouts_due:  # the newest sample is shown when the period is over
+            self._readouts_due = True
+            self.set_timer(wait, self._show_readouts)
         if sample.recorded:
             self.rows_written += 1
         disconnected = all(r.status is Status.DISCONNECTED for r in sample.readings)
@@ -251,6 +259,19 @@ class BaseApp(App[int]):
             self._update_badges()
         self._log_line(sample_line(shown, self.units.label, recording=self.store_data))
         self._chart_dirty = True
+
+    def _show_readouts(self) -> None:
+        """The last sample on the readouts (each sample is in the history and the log at once)."""
+        self._readouts_due = False
+        sample = self._last_sample
+        if sample is None:
+            return
+        self._readouts_at = time.monotonic()
+        try:
+            for readout, reading in zip(self.query(Readout), self.units.sample(sample).readings):
+                readout.show(reading, sample.time, self.history)
+        except NoMatches:
+            pass  # due while quitting: the widgets are gone
 
     def on_event_happened(self, message: EventHappened) -> None:
         try:

@@ -71,11 +71,53 @@ class _Tier:
 Point = tuple[float, float, float, float]  # (time, log10 IG, log10 CG1, log10 CG2)
 
 
+class _Ring:
+    """The raw points again as numpy arrays, oldest first, for the trends: a fit over a minute
+    at 19 samples/s is 1,140 points per channel, and a Python loop over them for each readout
+    on every sample cost the monitor 2-3 ms per readout. Twice the capacity is allocated, so an
+    append is a store and the arrays move down only once every `capacity` appends."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.times = np.empty(2 * capacity)
+        self.logs = np.empty((2 * capacity, 3))
+        self.start = self.stop = 0
+
+    def extend(self, times: np.ndarray, logs: np.ndarray) -> None:
+        k = int(times.shape[0])
+        if k >= self.capacity:
+            times, logs, k = times[-self.capacity:], logs[-self.capacity:], self.capacity
+            self.start = self.stop = 0
+        elif self.stop + k > self.times.shape[0]:  # move the newest rows down to the front
+            keep = min(self.stop - self.start, self.capacity - k)
+            self.times[:keep] = self.times[self.stop - keep:self.stop]
+            self.logs[:keep] = self.logs[self.stop - keep:self.stop]
+            self.start, self.stop = 0, keep
+        self.times[self.stop:self.stop + k] = times
+        self.logs[self.stop:self.stop + k] = logs
+        self.stop += k
+        self.start = max(self.start, self.stop - self.capacity)
+
+    def append(self, t: float, values: Sequence[float]) -> None:
+        if self.stop == self.times.shape[0]:
+            self.extend(np.array([t]), np.array([values], dtype=float))
+            return
+        self.times[self.stop] = t
+        self.logs[self.stop] = values
+        self.stop += 1
+        if self.stop - self.start > self.capacity:
+            self.start += 1
+
+    def columns(self, channel: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.times[self.start:self.stop], self.logs[self.start:self.stop, channel]
+
+
 class History:
     """Keeps what the chart, sparklines and trends need. Times are UNIX seconds."""
 
     def __init__(self, raw_capacity: int = RAW_CAPACITY) -> None:
         self.raw: deque[Point] = deque(maxlen=raw_capacity)
+        self._ring = _Ring(raw_capacity)  # the same points, for the trends
         self.tiers = [_Tier(width, capacity) for width, capacity in TIERS]
         self.samples = 0
         self.first_time: float | None = None
@@ -85,6 +127,8 @@ class History:
             return  # a row of the earlier tool, which recorded no clock time: nowhere to plot it
         values = log_values(sample)
         self.raw.append((sample.time, *values))
+        if self.raw.maxlen:
+            self._ring.append(sample.time, values)
         for tier in self.tiers:
             tier.add(sample.time, values)
         self.samples += 1
@@ -104,6 +148,7 @@ class History:
             logs = np.where(pressures > 0, np.log10(np.where(pressures > 0, pressures, 1.0)), np.nan)
         tail = slice(max(0, times.size - self.raw.maxlen), None) if self.raw.maxlen else slice(0, 0)
         self.raw.extend(zip(times[tail].tolist(), *(logs[tail, c].tolist() for c in range(3))))
+        self._ring.extend(times[tail], logs[tail])
         valid = ~np.isnan(logs)
         for tier in self.tiers:
             starts = np.floor(times / tier.width) * tier.width
@@ -132,6 +177,8 @@ class History:
         its rows had been added one by one; rows added afterwards continue it."""
         self.raw.extend(zip(overview.raw_times.tolist(),
                             *(overview.raw_logs[:, c].tolist() for c in range(3))))
+        if self.raw.maxlen:
+            self._ring.extend(overview.raw_times, overview.raw_logs)
         for tier, buckets in zip(self.tiers, overview.windows):
             sums, counts = buckets.sums.tolist(), buckets.counts.tolist()
             for k, start in enumerate(buckets.starts.tolist()):
@@ -171,23 +218,23 @@ class History:
         return values
 
     def trend(self, channel: int, now: float, window: float = TREND_WINDOW) -> float | None:
-        """Least-squares slope in decades per minute over the last `window` seconds."""
-        pts = []
-        for p in reversed(self.raw):  # newest first: stop at the window's start, not at the ring's
-            if p[0] < now - window:
-                break
-            if not math.isnan(p[channel + 1]):
-                pts.append((p[0], p[channel + 1]))
-        pts.reverse()
-        if len(pts) < 3 or pts[-1][0] - pts[0][0] < min(TREND_MIN_SPAN, window):
+        """Least-squares slope in decades per minute over the last `window` seconds: the points
+        after the newest one older than the window's start (a clock stepped back leaves the
+        order of times as it came), NaN values left out."""
+        times, values = self._ring.columns(channel)
+        older = np.flatnonzero(times < now - window)
+        first = int(older[-1]) + 1 if older.size else 0
+        times, values = times[first:], values[first:]
+        known = ~np.isnan(values)
+        times, values = times[known], values[known]
+        n = int(times.shape[0])
+        if n < 3 or times[-1] - times[0] < min(TREND_MIN_SPAN, window):
             return None
-        n = len(pts)
-        mean_t = sum(t for t, _ in pts) / n
-        mean_v = sum(v for _, v in pts) / n
-        var = sum((t - mean_t) ** 2 for t, _ in pts)
+        dt = times - times.sum() / n
+        var = float(np.dot(dt, dt))
         if var < 1e-9:
             return None
-        slope = sum((t - mean_t) * (v - mean_v) for t, v in pts) / var
+        slope = float(np.dot(dt, values - values.sum() / n)) / var
         return slope * 60.0
 
 

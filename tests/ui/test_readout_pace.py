@@ -1,0 +1,34 @@
+"""Readouts repaint at most every READOUT_PERIOD (ui/base.py): a burst of samples ends with the
+newest on the readouts, and every sample is in the log and the history at once."""
+
+from __future__ import annotations
+
+import time
+
+from tests.helpers import wait_until_async
+from viper_tui.readings import Reading, Sample
+from viper_tui.ui.base import READOUT_PERIOD, SampleTaken
+from viper_tui.ui.readouts import digits_text
+from viper_tui.ui.widgets import Readout
+
+
+def burst_sample(k: int, t: float) -> Sample:
+    return Sample(k, k * 0.05, t + k * 0.05,
+                  (Reading.ok(1e-6 * (1 + k / 100)), Reading.ok(2e-3), Reading.ok(3e-2)))
+
+
+async def test_a_burst_of_samples_ends_with_the_newest_on_the_readouts(monitor):
+    app, _server, _path = monitor(interval=30.0)  # one real sample, then only the burst
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        ig = app.query_one("#readout-ig", Readout)
+        before = app.history.samples
+        t = time.time()
+        for k in range(40):  # within one READOUT_PERIOD: all but the first wait for the timer
+            app.post_message(SampleTaken(burst_sample(k, t)))
+        await wait_until_async(pilot, lambda: app.history.samples == before + 40)
+        await wait_until_async(pilot, lambda: ig._digits == digits_text(1e-6 * 1.39))
+        log = "\n".join(app.query_one("#log").lines)
+        assert all(f"{1e-6 * (1 + k / 100):.2E}" in log for k in range(40))  # every sample logged
+        await pilot.pause(3 * READOUT_PERIOD)
+        assert ig._digits == digits_text(1e-6 * 1.39)  # and nothing older comes after it
