@@ -93,6 +93,12 @@ async def wait_until_async(pilot: Pausing, predicate: Callable[[], object],
         await pilot.pause(0.05)
 
 
+# ---- the monitor (the `monitor` fixture in conftest.py) ---------------------------------------------
+
+NO_NAMES = ("", "", "")  # readouts without channel names, as a gauge config that names none
+"""`monitor(names=NO_NAMES)`: the fixture's default names its channels (Chamber, Foreline)."""
+
+
 # ---- runs and rows ----------------------------------------------------------------------------------
 
 T0 = 1.7e9

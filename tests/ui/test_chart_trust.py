@@ -16,7 +16,6 @@ from tests.helpers import make_sample, run_info, wait_until_async
 from viper_tui.files.preload import chart_history
 from viper_tui.readings import Reading
 from viper_tui.recording.store import Store
-from viper_tui.ui import ViperApp
 from viper_tui.ui.widgets import PressureChart, build_chart, time_ticks
 
 NAMES = ("IG", "CG1", "CG2")
@@ -133,8 +132,7 @@ async def test_a_restarted_monitor_shows_the_files_earlier_run(monitor, tmp_path
     write_earlier_run(tmp_path / "monitor.h5", earlier, 300)
     preload = chart_history(tmp_path / "monitor.h5")
     assert preload.rows == 300 and len(preload.times) == 300
-    fixture_app, _server, _path = monitor()  # the fixture's recorder appends run 2 to the same file
-    app = ViperApp(fixture_app.recorder, fixture_app.info, preload=preload)
+    app, _server, _path = monitor(preload=preload)  # the fixture's recorder appends run 2 to the same file
     async with app.run_test(size=(80, 24)) as pilot:
         chart = app.query_one(PressureChart)
         await wait_until_async(pilot, lambda: app.rows_written >= 2)
