@@ -25,14 +25,11 @@ from textual.widgets import DataTable, Input, Log, Static
 from tests.helpers import make_sample, run_info, viper_command, wait_until_async
 from viper_tui.commands.console import ConsoleFrontEnd
 from viper_tui.events import EVENT_TEXT_BYTES, Event, EventKind, event_text
-from viper_tui.files.follower import FileFollower
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import EVENT_TEXT_BYTES as STORE_TEXT_BYTES
 from viper_tui.recording.store import Store
 from viper_tui.text import csv_cell, terminal_safe
-from viper_tui.ui import MonitorInfo
 from viper_tui.ui.screens import MarkScreen, TableScreen
-from viper_tui.ui.viewer import ViewerApp
 
 SAMPLE = re.compile(r"\[\d+\] \[\d+\.\d{3} s\] IG .+  CG1 .+  CG2 .+  Torr")
 EVENT = re.compile(r"# \[\d+\] \[\d+\.\d{3} s\] [a-z]+: .+")
@@ -236,11 +233,9 @@ def test_a_config_value_that_is_not_utf8_is_refused(tmp_path, serve_gauge):
 # ---- the Textual screens ---------------------------------------------------------------------
 
 
-async def test_viewer_lists_marks_as_plain_safe_text(tmp_path):
+async def test_viewer_lists_marks_as_plain_safe_text(tmp_path, viewer):
     path = marked_file(tmp_path / "marks.h5", NASTY)
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+    app = viewer(path)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until_async(pilot, lambda: len(app.query_one(Log).lines) >= len(NASTY))
         logged = [line for line in app.query_one(Log).lines if " mark: " in line]

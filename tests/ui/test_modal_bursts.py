@@ -20,8 +20,7 @@ from tests.helpers import NO_NAMES, wait_until_async
 from viper_tui.commands.exits import EXIT_FAILURE
 from viper_tui.commands.record import monitor_exit, report
 from viper_tui.config import LoggingConfig
-from viper_tui.files.follower import FileFollower
-from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui import ViperApp
 from viper_tui.ui.screens import Modal
 from viper_tui.ui.viewer import ViewerApp
 
@@ -142,9 +141,9 @@ class CrashingViewer(ViewerApp):
         raise ValueError("bad row")
 
 
-async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file):
-    follower = FileFollower(upstream_file)
-    app = CrashingViewer(follower, MonitorInfo(port="-", h5file=upstream_file))
+async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file, viewer):
+    app = viewer(upstream_file, app_class=CrashingViewer, check=False)
+    follower = app.follower
     with pytest.raises(ValueError):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until_async(pilot, lambda: follower.state.rows > 0)

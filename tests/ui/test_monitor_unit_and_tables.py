@@ -10,13 +10,10 @@ from textual.widgets import Digits, Log
 
 from tests.helpers import make_sample, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
-from viper_tui.files.follower import FileFollower
 from viper_tui.protocol.facts import PressureUnit, convert_pressure
 from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo
 from viper_tui.ui.readouts import digits_text
 from viper_tui.ui.screens import TableScreen
-from viper_tui.ui.viewer import ViewerApp
 from viper_tui.ui.widgets import PressureChart
 
 
@@ -91,14 +88,12 @@ async def test_the_monitor_lists_the_earlier_runs_events_of_its_file(tmp_path, m
         await pilot.press("escape", "q", "y")
 
 
-async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_stays_as_recorded(tmp_path):
+async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_stays_as_recorded(tmp_path, viewer):
     path = tmp_path / "done.h5"
     with Store.open(path, run_info(), fsync=False) as store:
         for i in range(3):
             store.append(make_sample(store.run_number, i))
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path, unit="Torr"))
+    app = viewer(path, unit="Torr")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.history.samples == 3)
         await pilot.press("u")
@@ -108,7 +103,7 @@ async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_st
             convert_pressure(last.readings[1].value, PressureUnit.TORR, PressureUnit.MBAR)))
         assert cg1.unit == "mbar"
         await pilot.press("q")
-    odd = ViewerApp(FileFollower(path), MonitorInfo(port="-", h5file=path, unit="furlong"))
+    odd = viewer(path, unit="furlong", check=False)
     assert odd.units.shown is None and odd.units.label == "furlong" and not odd.units.convertible
     sample = make_sample(1, 2)
     assert odd.units.sample(sample) is sample

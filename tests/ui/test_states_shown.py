@@ -17,14 +17,11 @@ from rich.style import Style
 from tests.helpers import NO_NAMES, make_sample, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import Reading, Sample
-from viper_tui.files.follower import FileFollower
 from viper_tui.files.info import analyse
 from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo
 from viper_tui.ui.badges import Badge, BadgeBar
 from viper_tui.ui.readouts import Readout
 from viper_tui.ui.screens import HELP, HelpScreen
-from viper_tui.ui.viewer import ViewerApp
 
 THEMES = ["textual-dark", "ansi-dark"]
 ANSI_HUES = {1: "red", 9: "red", 2: "green", 10: "green", 3: "amber", 11: "amber"}
@@ -148,15 +145,13 @@ def recorded(path, *, stopped: bool, end: float | None = None) -> None:
 
 @pytest.mark.parametrize("stopped, badge_state, info_state, ended_ago", [
     (True, "ended", "ok", None), (False, "interrupted", "interrupted", None), (False, "interrupted", "interrupted", 8.0)])
-async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(tmp_path, stopped, badge_state,
+async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(tmp_path, viewer, stopped, badge_state,
                                                                                info_state, ended_ago):
     """A file of 2023, and one whose recorder was killed 8 s ago (a minute of rising IG before)."""
     path = tmp_path / "old.h5"
     recorded(path, stopped=stopped, end=None if ended_ago is None else time.time() - ended_ago)
     assert analyse(path).health.state == info_state
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+    app = viewer(path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: badge_state in states(app) and app.history.samples == 300)
         await wait_until_async(pilot, lambda: app.query_one("#readout-cg2", Readout).has_class("-stale"))
@@ -175,12 +170,10 @@ async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(
         await pilot.press("q")
 
 
-async def test_the_log_pane_shows_the_newest_line_after_500(tmp_path):
+async def test_the_log_pane_shows_the_newest_line_after_500(tmp_path, viewer):
     path = tmp_path / "log.h5"
     recorded(path, stopped=True)
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+    app = viewer(path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.history.samples == 300)
         for i in range(1200):
