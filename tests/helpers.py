@@ -132,6 +132,23 @@ def read_rows(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         return {name: f[name][()] for name in ROW_NAMES if name in f}
 
 
+def file_events(path: str | os.PathLike[str], *fields: str, locking: bool = True) -> list[Any]:
+    """The file's events as tuples of `fields` (kind, text unless named; text decoded, numbers as int or
+    float), or a list of plain values for one field. `locking=False` reads beside a recorder still open."""
+    fields = fields or ("kind", "text")
+    with h5py.File(path, "r", locking=locking) as f:
+        table = f["events"][()]
+    columns = [[_plain(value) for value in table[name]] for name in fields]
+    return columns[0] if len(fields) == 1 else list(zip(*columns))
+
+
+def _plain(value: Any) -> Any:
+    """A value of the events table as Python has it: bytes decoded, numpy numbers made int or float."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def expected_row(sample: Sample, run: int, missing: float) -> dict[str, object]:
     return {
         "Index": sample.index,

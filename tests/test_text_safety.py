@@ -22,7 +22,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Log, Static
 
-from tests.helpers import make_sample, run_info, viper_command, wait_until_async
+from tests.helpers import file_events, make_sample, read_rows, run_info, viper_command, wait_until_async
 from viper_tui.commands.console import ConsoleFrontEnd
 from viper_tui.events import EVENT_TEXT_BYTES, Event, EventKind, event_text
 from viper_tui.recording.recorder import Recorder
@@ -102,9 +102,8 @@ def test_marks_go_through_the_recorder_to_the_file_and_a_safe_console(tmp_path, 
     assert shown[-2] == "lone \\ud800 surrogate"
     assert EVENT_TEXT_BYTES == STORE_TEXT_BYTES  # the limit the recorder fits to is the file's
     assert shown[-1] == "\u00e9" * 126 + "\u2026"  # 255 bytes: cut on a character, and says so
-    with h5py.File(h5, "r") as f:
-        assert len(f["Index"]) == 3
-        stored = [t.decode() for k, t in zip(f["events"]["kind"], f["events"]["text"]) if k == b"mark"]
+    assert len(read_rows(h5)["Index"]) == 3
+    stored = [t for k, t in file_events(h5) if k == "mark"]
     assert stored == shown  # what the screen showed is what the file holds
     text = printed.decode()
     for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
@@ -272,8 +271,7 @@ async def test_mark_longer_than_the_file_keeps_is_refused_not_cut(monitor):  # n
         assert not isinstance(app.screen, MarkScreen)
         await wait_until_async(pilot, lambda: any(" mark: " in line for line in app.query_one(Log).lines))
         await pilot.press("q", "y")
-    with h5py.File(path, "r", locking=False) as f:
-        marks = [t.decode() for k, t in zip(f["events"]["kind"], f["events"]["text"]) if k == b"mark"]
+    marks = [t for k, t in file_events(path, locking=False) if k == "mark"]
     assert marks == ["\u00e9" * 100 + " [/bold] pump [on]"]
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import run_info as shared_run_info
-from tests.helpers import viper_command, wait_until
+from tests.helpers import file_events, viper_command, wait_until
 
 from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure
 from viper_tui.alarms.watch import Watch
@@ -30,11 +30,6 @@ DEADLINE = 20.0
 def run_info(port: str) -> RunInfo:
     return shared_run_info(start_time=time.time(), port=port, interval=0.2, host="test", version="test",
                            gauge_config="", recording_config="", simulated=False)
-
-
-def file_events(path: Path) -> list[tuple[str, int, str]]:
-    with h5py.File(path, "r", locking=False) as f:
-        return [(bytes(e["kind"]).decode(), int(e["index"]), bytes(e["text"]).decode()) for e in f["events"][:]]
 
 
 @pytest.fixture
@@ -82,7 +77,7 @@ def test_a_leak_raises_an_alarm_that_is_in_the_file_after_its_sample(alarmed, tm
     finally:
         recorder.stop()
         thread.join(DEADLINE)
-    rows = file_events(tmp_path / "run.h5")
+    rows = file_events(tmp_path / "run.h5", "kind", "index", "text", locking=False)
     alarms = [(i, t) for kind, i, t in rows if kind == "alarm"]
     assert alarms[0][1].startswith("chamber-leak raised: IG ") and alarms[0][1].endswith(" Torr above 1.0E-06")
     assert alarms[1][1].startswith("chamber-leak acknowledged") and alarms[1][1].endswith(": closing V3")
@@ -106,7 +101,7 @@ def test_paused_samples_are_evaluated_too(alarmed, tmp_path):
         thread.join(DEADLINE)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         assert f["Index"].shape[0] == 0  # nothing recorded ...
-    assert ("alarm", "ig-off raised: IG IG OFF") in [(k, t) for k, _, t in file_events(tmp_path / "run.h5")]
+    assert ("alarm", "ig-off raised: IG IG OFF") in file_events(tmp_path / "run.h5", locking=False)
 
 
 def test_a_state_alarm_raises_within_one_sample_plus_the_delay(alarmed):
@@ -135,9 +130,9 @@ def test_a_hanging_command_does_not_hold_up_samples_or_the_stop(alarmed, tmp_pat
     summary = recorder.run()
     took = time.monotonic() - began
     assert summary.recorded == 10 and took < 30  # neither the samples nor the stop waited for the 60 s
-    texts = [t for k, _, t in file_events(tmp_path / "run.h5") if k == "alarm"]
+    texts = [t for k, t in file_events(tmp_path / "run.h5", locking=False) if k == "alarm"]
     assert texts == ["leak raised: IG 2.0E-07 Torr above 1.0E-09", "leak command killed (raised): the run stopped"]
-    kinds = [k for k, _, _ in file_events(tmp_path / "run.h5")]
+    kinds = file_events(tmp_path / "run.h5", "kind", locking=False)
     assert kinds[-1] == "stop" and "overrun" not in kinds
 
 
@@ -166,7 +161,7 @@ def test_kill_9_during_an_alarm_then_restart_resumes_the_latched_state(tmp_path,
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(DEADLINE)
     assert announced and announced[0].startswith("high raised: IG ")
-    assert announced[0] in [t for k, _, t in file_events(h5) if k == "alarm"]  # announced => in the file
+    assert announced[0] in [t for k, t in file_events(h5, locking=False) if k == "alarm"]  # announced => in the file
 
     _, rec2, _ = write_configs(tmp_path, server.link, 3)
     again = subprocess.run([*viper_command(), str(gauge), str(rec2), "--headless"], capture_output=True,
@@ -174,7 +169,7 @@ def test_kill_9_during_an_alarm_then_restart_resumes_the_latched_state(tmp_path,
     assert again.returncode == 0, again.stderr
     lines = [line for line in again.stdout.splitlines() if " alarm: " in line]
     assert len(lines) == 1 and "alarm: high still raised since " in lines[0] and "not acknowledged" in lines[0]
-    texts = [t for k, _, t in file_events(h5) if k == "alarm"]
+    texts = [t for k, t in file_events(h5, locking=False) if k == "alarm"]
     assert sum(t.startswith("high raised:") for t in texts) == 1  # not raised (nor paged) again
     info = subprocess.run([*viper_command(), "info", str(h5)], capture_output=True, text=True, timeout=60)
     assert "Alarms: 1 episode (1 not cleared)" in info.stdout
@@ -219,7 +214,7 @@ def test_kill_9_at_random_moments_loses_no_announced_transition(tmp_path, serve_
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(DEADLINE)
-    recorded = [t for k, _, t in file_events(h5) if k == "alarm"]
+    recorded = [t for k, t in file_events(h5, locking=False) if k == "alarm"]
     missing = [t for t in announced if t not in recorded]
     assert not missing
     assert sum(t.startswith("chatter raised") for t in recorded) >= 2

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import run_info, wait_until
+from tests.helpers import file_events, run_info, wait_until
 from viper_tui.events import EventKind
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
@@ -142,7 +142,7 @@ def test_unplug_is_recorded_as_rows_and_events(recording, tmp_path):
     thread.join(5)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         status = f["Status"][:, 0]
-        kinds = [k.decode() for k in f["events"]["kind"]]
+    kinds = file_events(tmp_path / "run.h5", "kind", locking=False)
     assert Status.DISCONNECTED in status and status[-1] == Status.OK
     assert "disconnect" in kinds and "reconnect" in kinds
 

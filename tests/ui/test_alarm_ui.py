@@ -4,10 +4,9 @@ simulated gauge on a pty, a real recorder and store, the app driven by its pilot
 
 from __future__ import annotations
 
-import h5py
 from textual.widgets import DataTable, Input
 
-from tests.helpers import NO_NAMES, wait_until_async
+from tests.helpers import NO_NAMES, file_events, wait_until_async
 from viper_tui.alarms.engine import State
 from viper_tui.alarms.settings import AlarmSpec, Pressure, Severity
 from viper_tui.ui import ViperApp
@@ -73,8 +72,7 @@ async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(monitor
         assert "(a: ack)" not in bar.text
         assert watch.states()[0].state is State.ACKNOWLEDGED
         await pilot.press("q", "y")
-    with h5py.File(path, "r", locking=False) as f:
-        texts = [bytes(e["text"]).decode() for e in f["events"][:] if bytes(e["kind"]) == b"alarm"]
+    texts = [t for k, t in file_events(path, locking=False) if k == "alarm"]
     assert texts[0].startswith("chamber-leak raised: IG ")
     assert texts[1].startswith("chamber-leak acknowledged") and texts[1].endswith(": closing V3")
 

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.pilot import Pilot
 
 import viper_tui.ui
-from tests.helpers import NO_NAMES, wait_until_async
+from tests.helpers import NO_NAMES, file_events, wait_until_async
 from viper_tui.commands.exits import EXIT_FAILURE
 from viper_tui.commands.record import monitor_exit, report
 from viper_tui.config import LoggingConfig
@@ -52,12 +52,6 @@ async def back_to_main(pilot: Pilot, app: ViperApp) -> None:
         await pilot.press("escape")
         await pilot.pause(0.2)
     assert not isinstance(app.screen, Modal), app.screen
-
-
-def events_in(path):
-    with h5py.File(path, "r", locking=False) as f:
-        ev = f["events"][:]
-    return [(k.decode(), t.decode()) for k, t in zip(ev["kind"], ev["text"])]
 
 
 BURSTS = [
@@ -98,7 +92,7 @@ async def test_every_modal_survives_key_bursts(monitor, typist):
     assert app.crash is None and not recorder.summary.failed
     with h5py.File(path, "r", locking=False) as f:  # h5py reads it; every sample taken is a row
         assert len(f["Time"]) == recorder.summary.recorded > 0
-    recorded = events_in(path)
+    recorded = file_events(path, locking=False)
     marks = [t for k, t in recorded if k == "mark"]
     if typist == "press":
         assert marks == ["a", "first"]
@@ -122,7 +116,7 @@ async def test_a_crash_is_a_failed_run_in_the_file_the_summary_and_the_exit_code
             await pilot.press("x")
             await wait_until_async(pilot, lambda: not app.running)
     assert app.crash == "RuntimeError: boom in a handler"
-    stops = [t for k, t in events_in(path) if k == "stop"]
+    stops = [t for k, t in file_events(path, locking=False) if k == "stop"]
     assert stops == ["the monitor failed: RuntimeError: boom in a handler"]
     assert recorder.summary.failed
     code = report(recorder, LoggingConfig(h5file=path), monitor_exit(app.crash, None))

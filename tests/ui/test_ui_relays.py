@@ -3,11 +3,10 @@ confirmation, recorded as a control event (pilot, simulated gauge, the HDF5 file
 
 from __future__ import annotations
 
-import h5py
 import pytest
 from textual.widgets import Input, Static
 
-from tests.helpers import NO_NAMES, wait_until_async
+from tests.helpers import NO_NAMES, file_events, wait_until_async
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, RelayScreen
 
 
@@ -41,8 +40,7 @@ async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(mon
         await pilot.press("g")
         assert "B 1.00E-01/5.00E-01" in str(app.screen.query_one("#gauge-relays", Static).render())
         await pilot.press("escape", "q", "y")
-    with h5py.File(path, "r", locking=False) as f:  # the store closes at teardown
-        events = [(k.decode(), t.decode()) for k, t in zip(f["events"]["kind"], f["events"]["text"])]
+    events = file_events(path, locking=False)  # the store closes at teardown
     assert "; relays (Torr, on below/off above): I 1.00E-06/2.00E-06" in events[0][1]
     assert [t for k, t in events if k == "control"] == [
         "relay B off-above 5.00E-01: done (the gauge now reads 5.00E-01)"]
