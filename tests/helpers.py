@@ -84,6 +84,12 @@ class Pausing(Protocol):
     def pause(self, delay: float | None = None) -> Awaitable[None]: ...
 
 
+class Pressing(Pausing, Protocol):
+    """A Textual pilot: what press_and_wait needs of it."""
+
+    def press(self, *keys: str) -> Awaitable[None]: ...
+
+
 async def wait_until_async(pilot: Pausing, predicate: Callable[[], object],
                            timeout: float = WAIT_SECONDS) -> None:
     """wait_until inside `app.run_test()`: the app runs while we wait (pilot.pause, not sleep)."""
@@ -91,6 +97,13 @@ async def wait_until_async(pilot: Pausing, predicate: Callable[[], object],
     while not predicate():
         assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {_what(predicate)}"
         await pilot.pause(0.05)
+
+
+async def press_and_wait(pilot: Pressing, *keys: str, until: Callable[[], object],
+                         timeout: float = WAIT_SECONDS) -> None:
+    """Press `keys`, then wait for the state they lead to (the app handles a key's effect in its own time)."""
+    await pilot.press(*keys)
+    await wait_until_async(pilot, until, timeout)
 
 
 # ---- the monitor (the `monitor` fixture in conftest.py) ---------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input
 
-from tests.helpers import NO_NAMES, file_events, wait_until_async
+from tests.helpers import NO_NAMES, file_events, press_and_wait, wait_until_async
 from viper_tui.alarms.engine import State
 from viper_tui.alarms.settings import AlarmSpec, Pressure, Severity
 from viper_tui.ui import ViperApp
@@ -67,8 +67,7 @@ async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(monitor
         await pilot.press("a")
         assert isinstance(app.screen, AcknowledgeScreen)
         app.screen.query_one(Input).value = "closing V3"
-        await pilot.press("enter")
-        await wait_until_async(pilot, lambda: "ALARM ack MAJOR" in bar.text)
+        await press_and_wait(pilot, "enter", until=lambda: "ALARM ack MAJOR" in bar.text)
         assert "(a: ack)" not in bar.text
         assert watch.states()[0].state is State.ACKNOWLEDGED
         await pilot.press("q", "y")

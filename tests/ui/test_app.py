@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 from textual.widgets import Digits, Input, Log
 
-from tests.helpers import file_events, wait_until_async
+from tests.helpers import file_events, press_and_wait, wait_until_async
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
@@ -41,14 +41,12 @@ async def test_pause_writes_no_rows_and_records_events(monitor):
     app, _server, path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.rows_written >= 2)
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: app.recorder.paused)
+        await press_and_wait(pilot, "p", until=lambda: app.recorder.paused)
         # The recorder's thread decides the pause; the badge follows when its event reaches the UI.
         await wait_until_async(pilot, lambda: "PAUSED" in app.query_one(BadgeBar).text)
         seen = app.history.samples
         await wait_until_async(pilot, lambda: app.history.samples >= seen + 3)
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: not app.recorder.paused and app.rows_written >= 4)
+        await press_and_wait(pilot, "p", until=lambda: not app.recorder.paused and app.rows_written >= 4)
         await pilot.press("q", "y")
     events = file_events(path, "kind", "text", "index", locking=False)
     events = [e for e in events if e[0] != "overrun"]  # a slow first sample is honest, not a fault
@@ -71,8 +69,7 @@ async def test_mark_saves_note_with_index_and_escape_cancels(monitor):
         await pilot.press("escape")
         assert not isinstance(app.screen, MarkScreen)
         await pilot.press("m")
-        await pilot.press(*"valve V3 open", "enter")
-        await wait_until_async(pilot, lambda: app.query_one(PressureChart).marks)
+        await press_and_wait(pilot, *"valve V3 open", "enter", until=lambda: app.query_one(PressureChart).marks)
         await pilot.press("q", "y")
     marks = [(t, i) for k, t, i in file_events(path, "kind", "text", "index", locking=False) if k == "mark"]
     assert len(marks) == 1 and marks[0][0] == "valve V3 open"
@@ -97,12 +94,9 @@ async def test_interval_modal_validates_and_changes_the_cadence(monitor):
         await pilot.press("enter")
         # Six steps at 0.2 s after the change, however many rows the set-up took on a busy host.
         await wait_until_async(pilot, lambda: app.recorder.interval == 0.2 and app.rows_written >= before + 8)
-        await pilot.press("plus")
-        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
-        await pilot.press("plus")
-        await wait_until_async(pilot, lambda: app.recorder.interval == 1.0)
-        await pilot.press("minus")
-        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
+        await press_and_wait(pilot, "plus", until=lambda: app.recorder.interval == 0.5)
+        await press_and_wait(pilot, "plus", until=lambda: app.recorder.interval == 1.0)
+        await press_and_wait(pilot, "minus", until=lambda: app.recorder.interval == 0.5)
         await pilot.press("q", "y")
     with h5py.File(path, "r", locking=False) as f:
         stamps, index = f["Timestamp"][:], f["Index"][:]
@@ -140,8 +134,7 @@ async def test_quit_asks_while_recording_and_closes_the_run(monitor):
 async def test_quit_while_paused_needs_no_confirmation(monitor):
     app, _server, _path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: app.recorder.paused)
+        await press_and_wait(pilot, "p", until=lambda: app.recorder.paused)
         await pilot.press("q")
     assert not app.running
 
@@ -204,8 +197,7 @@ async def test_gauge_control_asks_sends_and_records(monitor):
         assert not isinstance(app.screen, GaugeScreen)
         await pilot.press("g", "down", "down", "enter")  # degas on, with the IG off
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await wait_until_async(pilot, lambda: any(s == "error" and "degas on" in m for m, s in notes))
+        await press_and_wait(pilot, "y", until=lambda: any(s == "error" and "degas on" in m for m, s in notes))
         await pilot.press("g", "enter", "y")  # IG on
         await wait_until_async(pilot, lambda: not app.query_one("#readout-ig").has_class("no-value"))
         assert server.device.state.ig_on

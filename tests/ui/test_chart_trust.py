@@ -12,7 +12,7 @@ import math
 import re
 import time
 
-from tests.helpers import make_sample, run_info, wait_until_async
+from tests.helpers import make_sample, press_and_wait, run_info, wait_until_async
 from viper_tui.files.preload import chart_history
 from viper_tui.readings import Reading
 from viper_tui.recording.store import Store
@@ -107,12 +107,10 @@ async def test_z_zooms_the_chart_to_the_full_screen_and_back(monitor):
         chart = app.query_one(PressureChart)
         await wait_until_async(pilot, lambda: chart.builds >= 1)
         normal = chart.outer_size.height
-        await pilot.press("z")
-        await wait_until_async(pilot, lambda: chart.outer_size.height == 24 - 3)  # badges, status, footer
+        await press_and_wait(pilot, "z", until=lambda: chart.outer_size.height == 24 - 3)  # badges, status, footer
         assert not app.query_one("#readouts").display and not app.query_one("#log").display
         await wait_until_async(pilot, lambda: len(str(chart.render()).splitlines()) == 24 - 4)  # its title row
-        await pilot.press("z")
-        await wait_until_async(pilot, lambda: chart.outer_size.height == normal and normal < 24 - 3)
+        await press_and_wait(pilot, "z", until=lambda: chart.outer_size.height == normal and normal < 24 - 3)
         assert app.query_one("#readouts").display
 
 

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.pilot import Pilot
 
 import viper_tui.ui
-from tests.helpers import NO_NAMES, file_events, wait_until_async
+from tests.helpers import NO_NAMES, file_events, press_and_wait, wait_until_async
 from viper_tui.commands.exits import EXIT_FAILURE
 from viper_tui.commands.record import monitor_exit, report
 from viper_tui.config import LoggingConfig
@@ -87,8 +87,7 @@ async def test_every_modal_survives_key_bursts(monitor, typist):
             await back_to_main(pilot, app)
             assert app.is_running and app.running and app.crash is None, keys
         await wait_until_async(pilot, lambda: not recorder.paused)
-        await pilot.press("q", "y")
-        await wait_until_async(pilot, lambda: not app.running)
+        await press_and_wait(pilot, "q", "y", until=lambda: not app.running)
     assert app.crash is None and not recorder.summary.failed
     with h5py.File(path, "r", locking=False) as f:  # h5py reads it; every sample taken is a row
         assert len(f["Time"]) == recorder.summary.recorded > 0
@@ -113,8 +112,7 @@ async def test_a_crash_is_a_failed_run_in_the_file_the_summary_and_the_exit_code
     with pytest.raises(RuntimeError, match="boom"):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until_async(pilot, lambda: recorder.summary.recorded >= 2)
-            await pilot.press("x")
-            await wait_until_async(pilot, lambda: not app.running)
+            await press_and_wait(pilot, "x", until=lambda: not app.running)
     assert app.crash == "RuntimeError: boom in a handler"
     stops = [t for k, t in file_events(path, locking=False) if k == "stop"]
     assert stops == ["the monitor failed: RuntimeError: boom in a handler"]
@@ -141,7 +139,6 @@ async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file, viewer):
     with pytest.raises(ValueError):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until_async(pilot, lambda: follower.state.rows > 0)
-            await pilot.press("x")
-            await wait_until_async(pilot, lambda: not app.running)
+            await press_and_wait(pilot, "x", until=lambda: not app.running)
     assert app.crash == "ValueError: bad row"
     assert follower.summary.failed and follower.summary.reason == "the monitor failed: ValueError: bad row"

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 from textual.widgets import Digits, Log
 
-from tests.helpers import make_sample, run_info, wait_until_async
+from tests.helpers import make_sample, press_and_wait, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
 from viper_tui.protocol.facts import PressureUnit, convert_pressure
 from viper_tui.recording.store import Store
@@ -58,8 +58,7 @@ async def test_e_and_r_list_the_files_events_and_runs_in_the_monitor(monitor):
     app, _server, _path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.rows_written >= 2)
-        await pilot.press("m", *"valve V3 open", "enter")
-        await wait_until_async(pilot, lambda: app.query_one(PressureChart).marks)
+        await press_and_wait(pilot, "m", *"valve V3 open", "enter", until=lambda: app.query_one(PressureChart).marks)
         await pilot.press("e")
         assert isinstance(app.screen, TableScreen)
         rows = app.screen.rows

@@ -14,7 +14,7 @@ import pytest
 from rich.color import Color, ColorType
 from rich.style import Style
 
-from tests.helpers import NO_NAMES, make_sample, run_info, wait_until_async
+from tests.helpers import NO_NAMES, make_sample, press_and_wait, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import Reading, Sample
 from viper_tui.files.info import analyse
@@ -84,8 +84,7 @@ async def test_badges_and_readout_states_in_real_colours_with_marks(monitor, the
         ig_off = style_at(app, word, middle=True)
         assert not ig_off.reverse and hue(ig_off.color) != "red"  # a normal state, quiet
 
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: "paused" in states(app))
+        await press_and_wait(pilot, "p", until=lambda: "paused" in states(app))
         await pilot.pause()
         paused = badge(app, "paused")
         assert paused.has_class("badge-paused") and str(paused.render()) == "‖ PAUSED"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
-from tests.helpers import NO_NAMES, file_events, wait_until_async
+from tests.helpers import NO_NAMES, file_events, press_and_wait, wait_until_async
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, RelayScreen
 
 
@@ -34,8 +34,8 @@ async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(mon
         assert server.device.state.trip_points["B"] == pytest.approx([0.1, 0.2])
         await pilot.press("g", "end", "enter")
         app.screen.query_one(Input).value = "B off-above 5e-1"
-        await pilot.press("enter", "y")
-        await wait_until_async(pilot, lambda: server.device.state.trip_points["B"][1] == pytest.approx(0.5))
+        await press_and_wait(pilot, "enter", "y",
+                             until=lambda: server.device.state.trip_points["B"][1] == pytest.approx(0.5))
         await wait_until_async(pilot, lambda: "B 1.00E-01/5.00E-01" in app.recorder.relays.text())
         await pilot.press("g")
         assert "B 1.00E-01/5.00E-01" in str(app.screen.query_one("#gauge-relays", Static).render())
