@@ -15,8 +15,10 @@ import pathlib
 import struct
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import h5py
@@ -104,6 +106,27 @@ async def press_and_wait(pilot: Pressing, *keys: str, until: Callable[[], object
     """Press `keys`, then wait for the state they lead to (the app handles a key's effect in its own time)."""
     await pilot.press(*keys)
     await wait_until_async(pilot, until, timeout)
+
+
+class Runs(Protocol):
+    """A recorder: what recorder_running needs of it."""
+
+    def run(self) -> object: ...
+
+    def stop(self) -> object: ...
+
+
+@contextmanager
+def recorder_running(recorder: Runs, join: float = WAIT_SECONDS) -> Iterator[threading.Thread]:
+    """`recorder.run()` in a thread for the with block; stopped and joined (at most `join` s) however the
+    block ends, so that a failed assertion leaves no recorder behind."""
+    thread = threading.Thread(target=recorder.run)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        recorder.stop()
+        thread.join(join)
 
 
 # ---- the monitor (the `monitor` fixture in conftest.py) ---------------------------------------------

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import run_info as shared_run_info
-from tests.helpers import file_events, viper_command, wait_until
+from tests.helpers import file_events, recorder_running, viper_command, wait_until
 
 from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure
 from viper_tui.alarms.watch import Watch
@@ -55,12 +54,6 @@ def alarmed(tmp_path, serve_gauge, make_client):
         store.close()
 
 
-def start(recorder: Recorder) -> threading.Thread:
-    thread = threading.Thread(target=recorder.run)
-    thread.start()
-    return thread
-
-
 def alarm_texts(events) -> list[str]:
     return [e.text for e in events if e.kind is EventKind.ALARM]
 
@@ -68,15 +61,11 @@ def alarm_texts(events) -> list[str]:
 def test_a_leak_raises_an_alarm_that_is_in_the_file_after_its_sample(alarmed, tmp_path):
     leak = AlarmSpec("chamber-leak", "IG", "above", Pressure(1e-6), delay=0.5, hysteresis=0.1)
     recorder, watch, events = alarmed([leak], scenario="leak", leak_start=0.0, leak_rate=1e-6, noise=0.0)
-    thread = start(recorder)
-    try:
+    with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: any(t.startswith("chamber-leak raised: IG ") for t in alarm_texts(events)))
         assert watch.channel_severity()["IG"] == "major"
         recorder.acknowledge("chamber-leak", "closing V3")
         wait_until(lambda: any("acknowledged" in t for t in alarm_texts(events)))
-    finally:
-        recorder.stop()
-        thread.join(DEADLINE)
     rows = file_events(tmp_path / "run.h5", "kind", "index", "text", locking=False)
     alarms = [(i, t) for kind, i, t in rows if kind == "alarm"]
     assert alarms[0][1].startswith("chamber-leak raised: IG ") and alarms[0][1].endswith(" Torr above 1.0E-06")
@@ -93,12 +82,8 @@ def test_paused_samples_are_evaluated_too(alarmed, tmp_path):
     gone = AlarmSpec("ig-off", "IG", "state", None, state="ig-off")
     recorder, _watch, events = alarmed([gone], scenario="ig-off")
     recorder.pause()
-    thread = start(recorder)
-    try:
+    with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: alarm_texts(events))
-    finally:
-        recorder.stop()
-        thread.join(DEADLINE)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         assert f["Index"].shape[0] == 0  # nothing recorded ...
     assert ("alarm", "ig-off raised: IG IG OFF") in file_events(tmp_path / "run.h5", locking=False)
@@ -110,12 +95,8 @@ def test_a_state_alarm_raises_within_one_sample_plus_the_delay(alarmed):
     recorder, _watch, events = alarmed([off], scenario="ig-off", interval=interval)
     samples: list = []
     recorder.subscribe(samples.append)
-    thread = start(recorder)
-    try:
+    with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: alarm_texts(events))
-    finally:
-        recorder.stop()
-        thread.join(DEADLINE)
     raised = next(e for e in events if e.kind is EventKind.ALARM)
     by_index = {s.index: s for s in samples}
     triggering = by_index[raised.index - 1]  # the engine times a state from the samples' UNIX times

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import file_events, run_info, wait_until
+from tests.helpers import file_events, recorder_running, run_info, wait_until
 from viper_tui.events import EventKind
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
@@ -37,12 +36,6 @@ def recording(tmp_path, serve_gauge, make_client):
         store.close()
 
 
-def start(recorder: Recorder) -> threading.Thread:
-    thread = threading.Thread(target=recorder.run)
-    thread.start()
-    return thread
-
-
 def test_a_recorder_is_a_source(recording):
     recorder, _server, _samples, _events = recording()
     assert isinstance(recorder, Source)
@@ -66,14 +59,12 @@ def test_duration_counts_recordings_on_a_fixed_cadence(recording, tmp_path):
 def test_pause_acquires_without_writing_and_records_the_events(recording, tmp_path):
     recorder, _server, samples, events = recording(interval=0.2)
     recorder.pause()
-    thread = start(recorder)
-    wait_until(lambda: len(samples) >= 3)
-    recorder.resume()
-    wait_until(lambda: sum(s.recorded for s in samples) >= 2)
-    recorder.mark("valve V3 opened")
-    wait_until(lambda: sum(s.recorded for s in samples) >= 3)
-    recorder.stop()
-    thread.join(5)
+    with recorder_running(recorder, join=5):
+        wait_until(lambda: len(samples) >= 3)
+        recorder.resume()
+        wait_until(lambda: sum(s.recorded for s in samples) >= 2)
+        recorder.mark("valve V3 opened")
+        wait_until(lambda: sum(s.recorded for s in samples) >= 3)
     paused = [s.index for s in samples if not s.recorded]
     assert len(paused) >= 3
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
@@ -94,12 +85,10 @@ def test_pause_acquires_without_writing_and_records_the_events(recording, tmp_pa
 
 def test_interval_change_takes_effect_from_the_next_slot(recording, tmp_path):
     recorder, _server, samples, events = recording(interval=1.0)
-    thread = start(recorder)
-    wait_until(lambda: len(samples) >= 1)
-    recorder.set_interval(0.2)  # must not wait out the rest of the 1 s slot
-    wait_until(lambda: len(samples) >= 6)
-    recorder.stop()
-    thread.join(5)
+    with recorder_running(recorder, join=5):
+        wait_until(lambda: len(samples) >= 1)
+        recorder.set_interval(0.2)  # must not wait out the rest of the 1 s slot
+        wait_until(lambda: len(samples) >= 6)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         stamps = f["Timestamp"][:]
     assert stamps[1] - stamps[0] < 0.5
@@ -131,15 +120,13 @@ def test_overrun_skips_to_the_next_free_slot(recording, tmp_path):
 
 def test_unplug_is_recorded_as_rows_and_events(recording, tmp_path):
     recorder, server, samples, events = recording(interval=0.2)
-    thread = start(recorder)
-    wait_until(lambda: len(samples) >= 2)
-    server.unplug()
-    wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
-    server.replug()
-    wait_until(lambda: any(e.kind is EventKind.RECONNECT for e in events))
-    wait_until(lambda: samples[-1].readings[0].status is Status.OK)
-    recorder.stop()
-    thread.join(5)
+    with recorder_running(recorder, join=5):
+        wait_until(lambda: len(samples) >= 2)
+        server.unplug()
+        wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
+        server.replug()
+        wait_until(lambda: any(e.kind is EventKind.RECONNECT for e in events))
+        wait_until(lambda: samples[-1].readings[0].status is Status.OK)
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         status = f["Status"][:, 0]
     kinds = file_events(tmp_path / "run.h5", "kind", locking=False)
@@ -150,17 +137,15 @@ def test_unplug_is_recorded_as_rows_and_events(recording, tmp_path):
 def test_at_interval_0_a_missing_adapter_is_recorded_at_the_reconnect_pace(recording, tmp_path):
     """Not thousands of DISCONNECTED rows a second: one per reopen attempt (0.5 s, 1 s, 2 s ... apart)."""
     recorder, server, samples, events = recording(interval=0.0)
-    thread = start(recorder)
-    wait_until(lambda: len(samples) >= 3)
-    server.unplug()
-    wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
-    lost = next(i for i, s in enumerate(samples) if s.readings[0].status is Status.DISCONNECTED)
-    time.sleep(2.0)  # attempts at +0.5 s and +1.5 s; the next at +3.5 s
-    during = len(samples) - lost
-    server.replug()
-    wait_until(lambda: samples[-1].readings[0].status is Status.OK)
-    recorder.stop()
-    thread.join(5)
+    with recorder_running(recorder, join=5):
+        wait_until(lambda: len(samples) >= 3)
+        server.unplug()
+        wait_until(lambda: any(s.readings[0].status is Status.DISCONNECTED for s in samples))
+        lost = next(i for i, s in enumerate(samples) if s.readings[0].status is Status.DISCONNECTED)
+        time.sleep(2.0)  # attempts at +0.5 s and +1.5 s; the next at +3.5 s
+        during = len(samples) - lost
+        server.replug()
+        wait_until(lambda: samples[-1].readings[0].status is Status.OK)
     assert during <= 4, f"{during} samples in 2 s with the adapter gone"
     with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
         status = f["Status"][:, 0]
