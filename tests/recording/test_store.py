@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import h5py
 import numpy as np
@@ -339,22 +341,30 @@ print(f["Index"].shape[0], flush=True)
 """
 
 
+@contextmanager
+def reader_process(path, locking: bool) -> Iterator[subprocess.Popen[str]]:
+    """Another process with `path` open read-only (HDF5's locking on or off): it prints the rows it sees,
+    and again once its stdin ends; killed if the with block leaves it running."""
+    reader = subprocess.Popen([sys.executable, "-c", VIEWER, str(path), "locking" if locking else "no-locking"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield reader
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+
+
 def test_read_only_viewer_does_not_block_a_recorder(tmp_path):
     path = tmp_path / "viewed.h5"
     append_run(path, 3)
-    viewer = subprocess.Popen([sys.executable, "-c", VIEWER, str(path), "no-locking"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    with reader_process(path, locking=False) as viewer:
         assert viewer.stdout.readline().strip() == "3"
         with Store.open(path, run_info(), fsync=False) as store:  # while the viewer has it open
             assert store.run_number == 2
             store.append(make_sample(2, 0))
         out, _ = viewer.communicate("", timeout=20)
         assert viewer.returncode == 0
-    finally:
-        if viewer.poll() is None:
-            viewer.kill()
-            viewer.wait()
     assert read_rows(path)["Run"].tolist() == [1, 1, 1, 2]
 
 
@@ -362,9 +372,7 @@ def test_reader_with_hdf5_locking_on_is_named(tmp_path):
     """HDF5's own lock (a shared flock) of a careless reader: refused, with the reason."""
     path = tmp_path / "held.h5"
     append_run(path, 2)
-    reader = subprocess.Popen([sys.executable, "-c", VIEWER, str(path), "locking"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    with reader_process(path, locking=True) as reader:
         assert reader.stdout.readline().strip() == "2"
         digest = sha256(path)
         with pytest.raises(FileLockedError) as err:
@@ -373,10 +381,6 @@ def test_reader_with_hdf5_locking_on_is_named(tmp_path):
         assert f"pid {reader.pid}" in text and "locking=False" in text
         assert sha256(path) == digest
         reader.communicate("", timeout=20)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.wait()
     append_run(path, 1)
 
 
