@@ -162,9 +162,10 @@ ROW_NAMES = ("Index", "Timestamp", "Ionisation", "CG1", "CG2", "Time", "Run", "S
 ROW_BYTES = 4 + 8 + 8 + 8 + 8 + 8 + 4 + 3  # one row of all row datasets
 
 
-def read_rows(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Every row dataset, read with plain h5py (default locking), as any reader would."""
-    with h5py.File(path, "r") as f:
+def read_rows(path: str | os.PathLike[str], locking: bool = True) -> dict[str, np.ndarray]:
+    """Every row dataset, read with plain h5py (default locking), as any reader would; `locking=False`
+    reads beside a recorder still open."""
+    with h5py.File(path, "r", locking=locking) as f:
         return {name: f[name][()] for name in ROW_NAMES if name in f}
 
 

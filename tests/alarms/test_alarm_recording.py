@@ -10,12 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from tests.helpers import run_info as shared_run_info
-from tests.helpers import file_events, recorder_running, viper_command, wait_until
+from tests.helpers import file_events, read_rows, recorder_running, viper_command, wait_until
 
 from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure
 from viper_tui.alarms.watch import Watch
@@ -70,8 +69,8 @@ def test_a_leak_raises_an_alarm_that_is_in_the_file_after_its_sample(alarmed, tm
     alarms = [(i, t) for kind, i, t in rows if kind == "alarm"]
     assert alarms[0][1].startswith("chamber-leak raised: IG ") and alarms[0][1].endswith(" Torr above 1.0E-06")
     assert alarms[1][1].startswith("chamber-leak acknowledged") and alarms[1][1].endswith(": closing V3")
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        index, ig = f["Index"][:], f["Ionisation"][:]
+    rows = read_rows(tmp_path / "run.h5", locking=False)
+    index, ig = rows["Index"], rows["Ionisation"]
     raised_at = alarms[0][0] - 1  # the event sits before the next sample: it follows the sample that raised it
     assert ig[np.flatnonzero(index == raised_at)[0]] > 1e-6
     first_above = index[np.flatnonzero(ig > 1e-6)[0]]
@@ -84,8 +83,7 @@ def test_paused_samples_are_evaluated_too(alarmed, tmp_path):
     recorder.pause()
     with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: alarm_texts(events))
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        assert f["Index"].shape[0] == 0  # nothing recorded ...
+    assert len(read_rows(tmp_path / "run.h5", locking=False)["Index"]) == 0  # nothing recorded ...
     assert ("alarm", "ig-off raised: IG IG OFF") in file_events(tmp_path / "run.h5", locking=False)
 
 

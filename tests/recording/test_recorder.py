@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import file_events, recorder_running, run_info, wait_until
+from tests.helpers import file_events, read_rows, recorder_running, run_info, wait_until
 from viper_tui.events import EventKind
 from viper_tui.readings import Status
 from viper_tui.recording.recorder import Recorder
@@ -48,12 +48,12 @@ def test_duration_counts_recordings_on_a_fixed_cadence(recording, tmp_path):
     assert summary.recorded == 5 and not summary.failed
     assert all(s.recorded for s in samples)
     assert [e.kind for e in events] == [EventKind.START, EventKind.STOP]
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        assert list(f["Index"][:]) == [0, 1, 2, 3, 4]
-        stamps = f["Timestamp"][:]
-        # on the slot grid: no accumulated drift (the earlier tool added seconds per sample)
-        assert np.all(np.abs(stamps - 0.4 * np.arange(5)) < 0.1)
-        assert (f["Status"][:] == Status.OK).all()
+    rows = read_rows(tmp_path / "run.h5", locking=False)
+    assert list(rows["Index"]) == [0, 1, 2, 3, 4]
+    stamps = rows["Timestamp"]
+    # on the slot grid: no accumulated drift (the earlier tool added seconds per sample)
+    assert np.all(np.abs(stamps - 0.4 * np.arange(5)) < 0.1)
+    assert (rows["Status"] == Status.OK).all()
 
 
 def test_pause_acquires_without_writing_and_records_the_events(recording, tmp_path):
@@ -89,8 +89,7 @@ def test_interval_change_takes_effect_from_the_next_slot(recording, tmp_path):
         wait_until(lambda: len(samples) >= 1)
         recorder.set_interval(0.2)  # must not wait out the rest of the 1 s slot
         wait_until(lambda: len(samples) >= 6)
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        stamps = f["Timestamp"][:]
+    stamps = read_rows(tmp_path / "run.h5", locking=False)["Timestamp"]
     assert stamps[1] - stamps[0] < 0.5
     # Every step is on the new 0.2 s grid. A loaded machine can make a sample overrun its slot (a
     # 0.4 s step failed this test once); such a skip must then be an overrun event, and the new
@@ -111,8 +110,7 @@ def test_overrun_skips_to_the_next_free_slot(recording, tmp_path):
     overruns = [e for e in events if e.kind is EventKind.OVERRUN]
     assert len(overruns) >= 3
     assert "skipped 1 slot" in overruns[0].text
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        stamps = f["Timestamp"][:]
+    stamps = read_rows(tmp_path / "run.h5", locking=False)["Timestamp"]
     slots = stamps / 0.5
     assert np.allclose(slots, np.round(slots), atol=0.25)  # still on the grid
     assert np.all(np.diff(np.round(slots)) == 2)
@@ -127,8 +125,7 @@ def test_unplug_is_recorded_as_rows_and_events(recording, tmp_path):
         server.replug()
         wait_until(lambda: any(e.kind is EventKind.RECONNECT for e in events))
         wait_until(lambda: samples[-1].readings[0].status is Status.OK)
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        status = f["Status"][:, 0]
+    status = read_rows(tmp_path / "run.h5", locking=False)["Status"][:, 0]
     kinds = file_events(tmp_path / "run.h5", "kind", locking=False)
     assert Status.DISCONNECTED in status and status[-1] == Status.OK
     assert "disconnect" in kinds and "reconnect" in kinds
@@ -147,9 +144,8 @@ def test_at_interval_0_a_missing_adapter_is_recorded_at_the_reconnect_pace(recor
         server.replug()
         wait_until(lambda: samples[-1].readings[0].status is Status.OK)
     assert during <= 4, f"{during} samples in 2 s with the adapter gone"
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        status = f["Status"][:, 0]
-        stamps = f["Timestamp"][:]
+    rows = read_rows(tmp_path / "run.h5", locking=False)
+    status, stamps = rows["Status"][:, 0], rows["Timestamp"]
     gone = np.flatnonzero(status == Status.DISCONNECTED)
     assert 2 <= len(gone) <= 5
     assert np.all(np.diff(stamps[gone]) >= 0.45)  # each row waited for the next reopen attempt

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import h5py
 import numpy as np
 from textual.widgets import Digits, Input, Log
 
-from tests.helpers import file_events, press_and_wait, wait_until_async
+from tests.helpers import file_events, press_and_wait, read_rows, wait_until_async
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
@@ -54,8 +53,7 @@ async def test_pause_writes_no_rows_and_records_events(monitor):
     assert kinds[:3] == ["start", "pause", "resume"] and kinds[-1] == "stop"
     pause_index = events[1][2]
     resume_index = events[2][2]
-    with h5py.File(path, "r", locking=False) as f:
-        written = list(f["Index"][:])
+    written = list(read_rows(path, locking=False)["Index"])
     assert resume_index - pause_index >= 3
     assert not [i for i in written if pause_index <= i < resume_index]
 
@@ -73,8 +71,7 @@ async def test_mark_saves_note_with_index_and_escape_cancels(monitor):
         await pilot.press("q", "y")
     marks = [(t, i) for k, t, i in file_events(path, "kind", "text", "index", locking=False) if k == "mark"]
     assert len(marks) == 1 and marks[0][0] == "valve V3 open"
-    with h5py.File(path, "r", locking=False) as f:
-        assert 2 <= marks[0][1] <= f["Index"][-1]
+    assert 2 <= marks[0][1] <= read_rows(path, locking=False)["Index"][-1]
 
 
 async def test_interval_modal_validates_and_changes_the_cadence(monitor):
@@ -98,8 +95,8 @@ async def test_interval_modal_validates_and_changes_the_cadence(monitor):
         await press_and_wait(pilot, "plus", until=lambda: app.recorder.interval == 1.0)
         await press_and_wait(pilot, "minus", until=lambda: app.recorder.interval == 0.5)
         await pilot.press("q", "y")
-    with h5py.File(path, "r", locking=False) as f:
-        stamps, index = f["Timestamp"][:], f["Index"][:]
+    rows = read_rows(path, locking=False)
+    stamps, index = rows["Timestamp"], rows["Index"]
     events = file_events(path, "kind", "text", "index", locking=False)
     assert [t for k, t, _ in events if k == "interval"] == [
         "0.5 s -> 0.2 s", "0.2 s -> 0.5 s", "0.5 s -> 1 s", "1 s -> 0.5 s"]
