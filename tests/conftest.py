@@ -12,12 +12,17 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.helpers import FIXTURE, run_info
+from viper_tui.alarms.settings import AlarmSettings, AlarmSpec
+from viper_tui.alarms.watch import Watch
+from viper_tui.files.follower import FileFollower
+from viper_tui.files.overview import EarlierRuns
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import Store
 from viper_tui.simulator import PtyServer, SimOptions, SimulatedGauge
 from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui.viewer import ViewerApp
 
 # Property tests judge what a codec returns, never how fast: Hypothesis's default 200 ms deadline per example
 # failed a codec round trip on a machine loaded by other test runs, and the too-slow check would judge the
@@ -75,25 +80,59 @@ def make_client() -> Iterator[Callable[..., GaugeClient]]:
         client.close()
 
 
-@pytest.fixture
-def monitor(tmp_path: Path, serve_gauge: Callable[..., PtyServer]) -> Iterator[Callable[..., tuple]]:
-    """`monitor(scenario=..., interval=...)` -> (app, server, path of the HDF5 file)."""
-    opened = []
+NAMED = ("Chamber", "", "Foreline")
+"""The channel names the monitor fixture's readouts carry unless a test asks for others."""
 
-    def build(interval: float = 0.2, **sim: object) -> tuple[ViperApp, PtyServer, Path]:
+
+@pytest.fixture
+def monitor(tmp_path: Path, serve_gauge: Callable[..., PtyServer],
+            make_client: Callable[..., GaugeClient]) -> Iterator[Callable[..., tuple]]:
+    """`monitor(interval=0.2, scenario=..., ...)` -> (app, server, path of the HDF5 file): the monitor
+    recording the simulated gauge on a pty, the one way tests build it. Besides the gauge's options:
+    `app_class` (a ViperApp subclass), `file` (its name under tmp_path), `store_data=False` (no file:
+    path is None), `read_relays`, `alarms` (a list of AlarmSpec: VIPER's alarms, `app.recorder.alarms`),
+    `names` (the readouts' channel names) and `preload` (the chart's history, as a restarted monitor has)."""
+    opened: list[tuple[Store | None, Watch | None]] = []
+
+    def build(interval: float = 0.2, *, app_class: type[ViperApp] = ViperApp, file: str = "monitor.h5",
+              store_data: bool = True, read_relays: bool = False, alarms: list[AlarmSpec] | None = None,
+              names: tuple[str, str, str] = NAMED, preload: EarlierRuns | None = None,
+              **sim: object) -> tuple[ViperApp, PtyServer, Path | None]:
         server = serve_gauge(**sim)
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "monitor.h5"
-        run = run_info(start_time=time.time(), port=server.link, interval=interval, host="test",
-                       version="test", gauge_config="", recording_config="")
-        store = Store.open(path, run, fsync=False)
-        opened.append((store, client))
-        recorder = Recorder(client, store, interval=interval)
-        info = MonitorInfo(port=server.link, h5file=path, simulated=True, names=("Chamber", "", "Foreline"))
-        return ViperApp(recorder, info), server, path
+        client = make_client(server.link)
+        path = tmp_path / file if store_data else None
+        store = None
+        if path is not None:
+            run = run_info(start_time=time.time(), port=server.link, interval=interval, host="test",
+                           version="test", gauge_config="", recording_config="")
+            store = Store.open(path, run, fsync=False)
+        watch = None
+        if alarms is not None:
+            watch = Watch(AlarmSettings(tuple(alarms), 0.0), client.unit, client.unit_name, actions=False)
+        opened.append((store, watch))
+        recorder = Recorder(client, store, interval=interval, alarms=watch, read_relays=read_relays)
+        info = MonitorInfo(port=server.link, h5file=path, simulated=True, names=names)
+        return app_class(recorder, info, store_data=store_data, preload=preload), server, path
 
     yield build
-    for store, client in opened:
-        store.close()
-        client.close()
+    for store, watch in opened:  # the clients close after this (make_client)
+        if watch is not None:
+            watch.close(0.0)
+        if store is not None:
+            store.close()
+
+
+@pytest.fixture
+def viewer() -> Callable[..., ViewerApp]:
+    """`viewer(path, app_class=ViewerApp, unit=None, check=True, **follower_options)` -> the viewer app
+    on a FileFollower of `path` (`app.follower`), checked once unless `check=False`."""
+
+    def build(path: Path, *, app_class: type[ViewerApp] = ViewerApp, unit: str | None = None, check: bool = True,
+              **follower_options: object) -> ViewerApp:
+        follower = FileFollower(path, **follower_options)
+        if check:
+            follower.check()
+        info = MonitorInfo(port="-", h5file=path) if unit is None else MonitorInfo(port="-", h5file=path, unit=unit)
+        return app_class(follower, info)
+
+    return build

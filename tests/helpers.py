@@ -15,8 +15,10 @@ import pathlib
 import struct
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import h5py
@@ -84,6 +86,12 @@ class Pausing(Protocol):
     def pause(self, delay: float | None = None) -> Awaitable[None]: ...
 
 
+class Pressing(Pausing, Protocol):
+    """A Textual pilot: what press_and_wait needs of it."""
+
+    def press(self, *keys: str) -> Awaitable[None]: ...
+
+
 async def wait_until_async(pilot: Pausing, predicate: Callable[[], object],
                            timeout: float = WAIT_SECONDS) -> None:
     """wait_until inside `app.run_test()`: the app runs while we wait (pilot.pause, not sleep)."""
@@ -91,6 +99,40 @@ async def wait_until_async(pilot: Pausing, predicate: Callable[[], object],
     while not predicate():
         assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {_what(predicate)}"
         await pilot.pause(0.05)
+
+
+async def press_and_wait(pilot: Pressing, *keys: str, until: Callable[[], object],
+                         timeout: float = WAIT_SECONDS) -> None:
+    """Press `keys`, then wait for the state they lead to (the app handles a key's effect in its own time)."""
+    await pilot.press(*keys)
+    await wait_until_async(pilot, until, timeout)
+
+
+class Runs(Protocol):
+    """A recorder: what recorder_running needs of it."""
+
+    def run(self) -> object: ...
+
+    def stop(self) -> object: ...
+
+
+@contextmanager
+def recorder_running(recorder: Runs, join: float = WAIT_SECONDS) -> Iterator[threading.Thread]:
+    """`recorder.run()` in a thread for the with block; stopped and joined (at most `join` s) however the
+    block ends, so that a failed assertion leaves no recorder behind."""
+    thread = threading.Thread(target=recorder.run)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        recorder.stop()
+        thread.join(join)
+
+
+# ---- the monitor (the `monitor` fixture in conftest.py) ---------------------------------------------
+
+NO_NAMES = ("", "", "")  # readouts without channel names, as a gauge config that names none
+"""`monitor(names=NO_NAMES)`: the fixture's default names its channels (Chamber, Foreline)."""
 
 
 # ---- runs and rows ----------------------------------------------------------------------------------
@@ -120,10 +162,28 @@ ROW_NAMES = ("Index", "Timestamp", "Ionisation", "CG1", "CG2", "Time", "Run", "S
 ROW_BYTES = 4 + 8 + 8 + 8 + 8 + 8 + 4 + 3  # one row of all row datasets
 
 
-def read_rows(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Every row dataset, read with plain h5py (default locking), as any reader would."""
-    with h5py.File(path, "r") as f:
+def read_rows(path: str | os.PathLike[str], locking: bool = True) -> dict[str, np.ndarray]:
+    """Every row dataset, read with plain h5py (default locking), as any reader would; `locking=False`
+    reads beside a recorder still open."""
+    with h5py.File(path, "r", locking=locking) as f:
         return {name: f[name][()] for name in ROW_NAMES if name in f}
+
+
+def file_events(path: str | os.PathLike[str], *fields: str, locking: bool = True) -> list[Any]:
+    """The file's events as tuples of `fields` (kind, text unless named; text decoded, numbers as int or
+    float), or a list of plain values for one field. `locking=False` reads beside a recorder still open."""
+    fields = fields or ("kind", "text")
+    with h5py.File(path, "r", locking=locking) as f:
+        table = f["events"][()]
+    columns = [[_plain(value) for value in table[name]] for name in fields]
+    return columns[0] if len(fields) == 1 else list(zip(*columns))
+
+
+def _plain(value: Any) -> Any:
+    """A value of the events table as Python has it: bytes decoded, numpy numbers made int or float."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def expected_row(sample: Sample, run: int, missing: float) -> dict[str, object]:

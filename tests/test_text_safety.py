@@ -22,17 +22,14 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Log, Static
 
-from tests.helpers import make_sample, run_info, viper_command, wait_until_async
+from tests.helpers import file_events, make_sample, read_rows, run_info, viper_command, wait_until_async
 from viper_tui.commands.console import ConsoleFrontEnd
 from viper_tui.events import EVENT_TEXT_BYTES, Event, EventKind, event_text
-from viper_tui.files.follower import FileFollower
 from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import EVENT_TEXT_BYTES as STORE_TEXT_BYTES
 from viper_tui.recording.store import Store
 from viper_tui.text import csv_cell, terminal_safe
-from viper_tui.ui import MonitorInfo
 from viper_tui.ui.screens import MarkScreen, TableScreen
-from viper_tui.ui.viewer import ViewerApp
 
 SAMPLE = re.compile(r"\[\d+\] \[\d+\.\d{3} s\] IG .+  CG1 .+  CG2 .+  Torr")
 EVENT = re.compile(r"# \[\d+\] \[\d+\.\d{3} s\] [a-z]+: .+")
@@ -105,9 +102,8 @@ def test_marks_go_through_the_recorder_to_the_file_and_a_safe_console(tmp_path, 
     assert shown[-2] == "lone \\ud800 surrogate"
     assert EVENT_TEXT_BYTES == STORE_TEXT_BYTES  # the limit the recorder fits to is the file's
     assert shown[-1] == "\u00e9" * 126 + "\u2026"  # 255 bytes: cut on a character, and says so
-    with h5py.File(h5, "r") as f:
-        assert len(f["Index"]) == 3
-        stored = [t.decode() for k, t in zip(f["events"]["kind"], f["events"]["text"]) if k == b"mark"]
+    assert len(read_rows(h5)["Index"]) == 3
+    stored = [t for k, t in file_events(h5) if k == "mark"]
     assert stored == shown  # what the screen showed is what the file holds
     text = printed.decode()
     for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
@@ -236,11 +232,9 @@ def test_a_config_value_that_is_not_utf8_is_refused(tmp_path, serve_gauge):
 # ---- the Textual screens ---------------------------------------------------------------------
 
 
-async def test_viewer_lists_marks_as_plain_safe_text(tmp_path):
+async def test_viewer_lists_marks_as_plain_safe_text(tmp_path, viewer):
     path = marked_file(tmp_path / "marks.h5", NASTY)
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+    app = viewer(path)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until_async(pilot, lambda: len(app.query_one(Log).lines) >= len(NASTY))
         logged = [line for line in app.query_one(Log).lines if " mark: " in line]
@@ -277,8 +271,7 @@ async def test_mark_longer_than_the_file_keeps_is_refused_not_cut(monitor):  # n
         assert not isinstance(app.screen, MarkScreen)
         await wait_until_async(pilot, lambda: any(" mark: " in line for line in app.query_one(Log).lines))
         await pilot.press("q", "y")
-    with h5py.File(path, "r", locking=False) as f:
-        marks = [t.decode() for k, t in zip(f["events"]["kind"], f["events"]["text"]) if k == b"mark"]
+    marks = [t for k, t in file_events(path, locking=False) if k == "mark"]
     assert marks == ["\u00e9" * 100 + " [/bold] pump [on]"]
 
 

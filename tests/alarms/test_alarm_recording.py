@@ -7,16 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from tests.helpers import run_info as shared_run_info
-from tests.helpers import viper_command, wait_until
+from tests.helpers import file_events, read_rows, recorder_running, viper_command, wait_until
 
 from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure
 from viper_tui.alarms.watch import Watch
@@ -30,11 +28,6 @@ DEADLINE = 20.0
 def run_info(port: str) -> RunInfo:
     return shared_run_info(start_time=time.time(), port=port, interval=0.2, host="test", version="test",
                            gauge_config="", recording_config="", simulated=False)
-
-
-def file_events(path: Path) -> list[tuple[str, int, str]]:
-    with h5py.File(path, "r", locking=False) as f:
-        return [(bytes(e["kind"]).decode(), int(e["index"]), bytes(e["text"]).decode()) for e in f["events"][:]]
 
 
 @pytest.fixture
@@ -60,12 +53,6 @@ def alarmed(tmp_path, serve_gauge, make_client):
         store.close()
 
 
-def start(recorder: Recorder) -> threading.Thread:
-    thread = threading.Thread(target=recorder.run)
-    thread.start()
-    return thread
-
-
 def alarm_texts(events) -> list[str]:
     return [e.text for e in events if e.kind is EventKind.ALARM]
 
@@ -73,21 +60,17 @@ def alarm_texts(events) -> list[str]:
 def test_a_leak_raises_an_alarm_that_is_in_the_file_after_its_sample(alarmed, tmp_path):
     leak = AlarmSpec("chamber-leak", "IG", "above", Pressure(1e-6), delay=0.5, hysteresis=0.1)
     recorder, watch, events = alarmed([leak], scenario="leak", leak_start=0.0, leak_rate=1e-6, noise=0.0)
-    thread = start(recorder)
-    try:
+    with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: any(t.startswith("chamber-leak raised: IG ") for t in alarm_texts(events)))
         assert watch.channel_severity()["IG"] == "major"
         recorder.acknowledge("chamber-leak", "closing V3")
         wait_until(lambda: any("acknowledged" in t for t in alarm_texts(events)))
-    finally:
-        recorder.stop()
-        thread.join(DEADLINE)
-    rows = file_events(tmp_path / "run.h5")
+    rows = file_events(tmp_path / "run.h5", "kind", "index", "text", locking=False)
     alarms = [(i, t) for kind, i, t in rows if kind == "alarm"]
     assert alarms[0][1].startswith("chamber-leak raised: IG ") and alarms[0][1].endswith(" Torr above 1.0E-06")
     assert alarms[1][1].startswith("chamber-leak acknowledged") and alarms[1][1].endswith(": closing V3")
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        index, ig = f["Index"][:], f["Ionisation"][:]
+    rows = read_rows(tmp_path / "run.h5", locking=False)
+    index, ig = rows["Index"], rows["Ionisation"]
     raised_at = alarms[0][0] - 1  # the event sits before the next sample: it follows the sample that raised it
     assert ig[np.flatnonzero(index == raised_at)[0]] > 1e-6
     first_above = index[np.flatnonzero(ig > 1e-6)[0]]
@@ -98,15 +81,10 @@ def test_paused_samples_are_evaluated_too(alarmed, tmp_path):
     gone = AlarmSpec("ig-off", "IG", "state", None, state="ig-off")
     recorder, _watch, events = alarmed([gone], scenario="ig-off")
     recorder.pause()
-    thread = start(recorder)
-    try:
+    with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: alarm_texts(events))
-    finally:
-        recorder.stop()
-        thread.join(DEADLINE)
-    with h5py.File(tmp_path / "run.h5", "r", locking=False) as f:
-        assert f["Index"].shape[0] == 0  # nothing recorded ...
-    assert ("alarm", "ig-off raised: IG IG OFF") in [(k, t) for k, _, t in file_events(tmp_path / "run.h5")]
+    assert len(read_rows(tmp_path / "run.h5", locking=False)["Index"]) == 0  # nothing recorded ...
+    assert ("alarm", "ig-off raised: IG IG OFF") in file_events(tmp_path / "run.h5", locking=False)
 
 
 def test_a_state_alarm_raises_within_one_sample_plus_the_delay(alarmed):
@@ -115,12 +93,8 @@ def test_a_state_alarm_raises_within_one_sample_plus_the_delay(alarmed):
     recorder, _watch, events = alarmed([off], scenario="ig-off", interval=interval)
     samples: list = []
     recorder.subscribe(samples.append)
-    thread = start(recorder)
-    try:
+    with recorder_running(recorder, join=DEADLINE):
         wait_until(lambda: alarm_texts(events))
-    finally:
-        recorder.stop()
-        thread.join(DEADLINE)
     raised = next(e for e in events if e.kind is EventKind.ALARM)
     by_index = {s.index: s for s in samples}
     triggering = by_index[raised.index - 1]  # the engine times a state from the samples' UNIX times
@@ -135,9 +109,9 @@ def test_a_hanging_command_does_not_hold_up_samples_or_the_stop(alarmed, tmp_pat
     summary = recorder.run()
     took = time.monotonic() - began
     assert summary.recorded == 10 and took < 30  # neither the samples nor the stop waited for the 60 s
-    texts = [t for k, _, t in file_events(tmp_path / "run.h5") if k == "alarm"]
+    texts = [t for k, t in file_events(tmp_path / "run.h5", locking=False) if k == "alarm"]
     assert texts == ["leak raised: IG 2.0E-07 Torr above 1.0E-09", "leak command killed (raised): the run stopped"]
-    kinds = [k for k, _, _ in file_events(tmp_path / "run.h5")]
+    kinds = file_events(tmp_path / "run.h5", "kind", locking=False)
     assert kinds[-1] == "stop" and "overrun" not in kinds
 
 
@@ -166,7 +140,7 @@ def test_kill_9_during_an_alarm_then_restart_resumes_the_latched_state(tmp_path,
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(DEADLINE)
     assert announced and announced[0].startswith("high raised: IG ")
-    assert announced[0] in [t for k, _, t in file_events(h5) if k == "alarm"]  # announced => in the file
+    assert announced[0] in [t for k, t in file_events(h5, locking=False) if k == "alarm"]  # announced => in the file
 
     _, rec2, _ = write_configs(tmp_path, server.link, 3)
     again = subprocess.run([*viper_command(), str(gauge), str(rec2), "--headless"], capture_output=True,
@@ -174,7 +148,7 @@ def test_kill_9_during_an_alarm_then_restart_resumes_the_latched_state(tmp_path,
     assert again.returncode == 0, again.stderr
     lines = [line for line in again.stdout.splitlines() if " alarm: " in line]
     assert len(lines) == 1 and "alarm: high still raised since " in lines[0] and "not acknowledged" in lines[0]
-    texts = [t for k, _, t in file_events(h5) if k == "alarm"]
+    texts = [t for k, t in file_events(h5, locking=False) if k == "alarm"]
     assert sum(t.startswith("high raised:") for t in texts) == 1  # not raised (nor paged) again
     info = subprocess.run([*viper_command(), "info", str(h5)], capture_output=True, text=True, timeout=60)
     assert "Alarms: 1 episode (1 not cleared)" in info.stdout
@@ -219,7 +193,7 @@ def test_kill_9_at_random_moments_loses_no_announced_transition(tmp_path, serve_
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(DEADLINE)
-    recorded = [t for k, _, t in file_events(h5) if k == "alarm"]
+    recorded = [t for k, t in file_events(h5, locking=False) if k == "alarm"]
     missing = [t for t in announced if t not in recorded]
     assert not missing
     assert sum(t.startswith("chatter raised") for t in recorded) >= 2

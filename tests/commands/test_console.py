@@ -17,10 +17,9 @@ import subprocess
 import threading
 import time
 
-import h5py
 import pytest
 
-from tests.helpers import viper_command
+from tests.helpers import file_events, viper_command
 from viper_tui.commands.console import QUEUE_LINES
 from viper_tui.files.recorded import RecordedFile, RecordedFileError
 
@@ -73,13 +72,11 @@ def wait_for_rows(h5, proc: subprocess.Popen, rows: int, timeout: float = 30.0) 
 
 
 def stop_events(h5) -> list[str]:
-    with h5py.File(h5, "r", locking=False) as f:
-        return [t.decode() for k, t in zip(f["events"]["kind"], f["events"]["text"]) if k == b"stop"]
+    return [t for k, t in file_events(h5, locking=False) if k == "stop"]
 
 
 def event_count(h5) -> int:
-    with h5py.File(h5, "r", locking=False) as f:
-        return len(f["events"])
+    return len(file_events(h5, "kind", locking=False))
 
 
 @pytest.mark.parametrize("blocking", [True, False], ids=["blocking", "non-blocking stdout"])

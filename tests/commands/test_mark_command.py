@@ -5,19 +5,12 @@ from __future__ import annotations
 import signal
 import subprocess
 
-import h5py
 
-from tests.helpers import sha256, viper_command, wait_until
+from tests.helpers import file_events, sha256, viper_command, wait_until
 
 
 def mark(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*viper_command(), "mark", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def events_in(path):
-    with h5py.File(path, "r", locking=False) as f:
-        ev = f["events"][:]
-    return [(k.decode(), t.decode(), int(i)) for k, t, i in zip(ev["kind"], ev["text"], ev["index"])]
 
 
 def test_a_mark_from_another_process_is_written_by_the_recorder(tmp_path):
@@ -40,7 +33,7 @@ def test_a_mark_from_another_process_is_written_by_the_recorder(tmp_path):
         recorder.send_signal(signal.SIGINT)
         _, err = recorder.communicate(timeout=60)
     assert recorder.returncode == 0, err
-    marks = [(t, i) for k, t, i in events_in(h5) if k == "mark"]
+    marks = [(t, i) for k, t, i in file_events(h5, "kind", "text", "index", locking=False) if k == "mark"]
     assert marks == [("valve V3 opened", index), ("[/bold] = second; note", marks[1][1])]
     assert marks[1][1] >= index
     assert "# [" in out.read_text() and f"mark: valve V3 opened" in out.read_text()

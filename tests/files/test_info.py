@@ -15,8 +15,8 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import (FIXTURE, T0, acked, make_sample, ready_run, run_info, sha256, start_child,
-                           viper_command, wait_until)
+from tests.helpers import (FIXTURE, T0, acked, file_events, make_sample, read_rows, ready_run, run_info, sha256,
+                           start_child, viper_command, wait_until)
 from viper_tui.commands import info as info_command
 from viper_tui.events import Event, EventKind
 from viper_tui.files import info as fileinfo
@@ -146,10 +146,9 @@ def test_info_on_recorded_runs_with_pause_unplug_and_overruns(recorded, tmp_path
 
     path = tmp_path / "rec.h5"
     report = fileinfo.analyse(path, all_gaps=True)
-    with h5py.File(path, "r", locking=False) as f:
-        run_col = f["Run"][()]
-        status = f["Status"][()]
-        kinds = [k.decode() for k in f["events"]["kind"]]
+    rows = read_rows(path, locking=False)
+    run_col, status = rows["Run"], rows["Status"]
+    kinds = file_events(path, "kind", locking=False)
     run1, run2 = report.runs
     assert (run1.rows, run2.rows) == (int(np.sum(run_col == 1)), int(np.sum(run_col == 2)))
     assert run1.ended == run2.ended == "stopped: stopped by user"

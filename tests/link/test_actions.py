@@ -3,10 +3,9 @@
 import threading
 import time
 
-import h5py
 import pytest
 
-from tests.helpers import run_info
+from tests.helpers import file_events, read_rows, run_info
 
 from viper_tui.events import EventKind
 from viper_tui.link.actions import Action, ControlResult, perform
@@ -160,9 +159,8 @@ def test_recorder_control_sends_between_samples_and_records_an_event(tmp_path, s
     assert not thread.is_alive()
     assert results[0] == ControlResult(Action.IG_ON, True, "done") and results[2].text.startswith("IG on")
     assert server.device.state.ig_on
-    with h5py.File(path, "r") as f:
-        events = [(k.decode(), t.decode()) for k, t in zip(f["events"]["kind"], f["events"]["text"])]
-        ig = f["Status"][:, 0]
+    events = file_events(path)
+    ig = read_rows(path)["Status"][:, 0]
     controls = [text for kind, text in events if kind == EventKind.CONTROL.value]
     assert controls[0] == "IG on: done"
     assert controls[1].startswith("degas on: ")  # ascii: accepted now the IG is on; binary: no command

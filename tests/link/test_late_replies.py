@@ -13,12 +13,11 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-import h5py
 import numpy as np
 import pytest
 import serial
 
-from tests.helpers import run_info
+from tests.helpers import read_rows, run_info
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.protocol import ascii_codec, binary_codec
@@ -99,10 +98,9 @@ def record_late(tmp_path, protocol: str, late_latency: float, samples: int) -> t
         finally:
             store.close()
             client.close()
-    with h5py.File(path, "r") as f:
-        index = f["Index"][:]
-        status = f["Status"][:]
-        values = np.stack([f[name][:] for name in ("Ionisation", "CG1", "CG2")], axis=1)
+    rows = read_rows(path)
+    values = np.stack([rows[name] for name in ("Ionisation", "CG1", "CG2")], axis=1)
+    index, status = rows["Index"], rows["Status"]
     return talk.per_sample(), index, status, values, device
 
 

@@ -9,10 +9,9 @@ import threading
 import time
 from pathlib import Path
 
-import h5py
 import pytest
 
-from tests.helpers import run_info
+from tests.helpers import file_events, run_info
 from viper_tui.events import EventKind
 from viper_tui.link.actions import Action, ControlResult, perform
 from viper_tui.link.client import GaugeClient
@@ -131,8 +130,7 @@ def test_recorder_reads_relays_at_start_and_sets_one_between_samples(tmp_path, s
     assert results and results[0].ok, results
     assert server.device.state.trip_points["B"] == pytest.approx([0.1, 0.5])
     assert recorder.relays is not None and recorder.relays.point(Relay.B).off_above == pytest.approx(0.5)
-    with h5py.File(path, "r") as f:
-        events = [(k.decode(), t.decode()) for k, t in zip(f["events"]["kind"], f["events"]["text"])]
+    events = file_events(path)
     start = events[0][1]
     assert events[0][0] == "start" and "; relays (Torr, on below/off above): " in start
     assert ("B 1.00E-01/2.00E-01" in start) and (("I 1.00E-06/2.00E-06" in start) == (fmt == "ascii"))

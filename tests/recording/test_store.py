@@ -10,12 +10,14 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import (FIXTURE, ROW_BYTES, ROW_NAMES, assert_run_rows, make_sample,
+from tests.helpers import (FIXTURE, ROW_BYTES, ROW_NAMES, assert_run_rows, file_events, make_sample,
                            read_rows, run_info, sha256)
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import CHANNELS, Reading, Sample, Status, status_code_table
@@ -145,8 +147,7 @@ def test_event_text_is_cut_on_a_character_boundary(tmp_path):
     with Store.open(path, run_info(), fsync=False) as store:
         store.add_event(Event(EventKind.MARK, text, 0, 1.7e9, 0.0))
         store.add_event(Event(EventKind.ERROR, "a" + "€" * 100, 0, 1.7e9, 0.0))
-    with h5py.File(path, "r") as f:
-        first, second = (t.decode("utf-8") for t in f["events"]["text"])
+    first, second = file_events(path, "text")
     assert first == "é" * 128
     assert second == "a" + "€" * 85  # 1 + 85 * 3 = 256 bytes
 
@@ -183,8 +184,7 @@ def test_threads_share_a_store(tmp_path):
             store.append(make_sample(1, i))
         t.join()
     assert_run_rows(read_rows(path), 0, 1, 500)
-    with h5py.File(path, "r") as f:
-        assert [t.decode() for t in f["events"]["text"]] == [f"m{k}" for k in range(200)]
+    assert file_events(path, "text") == [f"m{k}" for k in range(200)]
 
 
 # --- the earlier tool's file ----------------------------------------------------------------------
@@ -341,22 +341,30 @@ print(f["Index"].shape[0], flush=True)
 """
 
 
+@contextmanager
+def reader_process(path, locking: bool) -> Iterator[subprocess.Popen[str]]:
+    """Another process with `path` open read-only (HDF5's locking on or off): it prints the rows it sees,
+    and again once its stdin ends; killed if the with block leaves it running."""
+    reader = subprocess.Popen([sys.executable, "-c", VIEWER, str(path), "locking" if locking else "no-locking"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield reader
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+
+
 def test_read_only_viewer_does_not_block_a_recorder(tmp_path):
     path = tmp_path / "viewed.h5"
     append_run(path, 3)
-    viewer = subprocess.Popen([sys.executable, "-c", VIEWER, str(path), "no-locking"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    with reader_process(path, locking=False) as viewer:
         assert viewer.stdout.readline().strip() == "3"
         with Store.open(path, run_info(), fsync=False) as store:  # while the viewer has it open
             assert store.run_number == 2
             store.append(make_sample(2, 0))
         out, _ = viewer.communicate("", timeout=20)
         assert viewer.returncode == 0
-    finally:
-        if viewer.poll() is None:
-            viewer.kill()
-            viewer.wait()
     assert read_rows(path)["Run"].tolist() == [1, 1, 1, 2]
 
 
@@ -364,9 +372,7 @@ def test_reader_with_hdf5_locking_on_is_named(tmp_path):
     """HDF5's own lock (a shared flock) of a careless reader: refused, with the reason."""
     path = tmp_path / "held.h5"
     append_run(path, 2)
-    reader = subprocess.Popen([sys.executable, "-c", VIEWER, str(path), "locking"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    with reader_process(path, locking=True) as reader:
         assert reader.stdout.readline().strip() == "2"
         digest = sha256(path)
         with pytest.raises(FileLockedError) as err:
@@ -375,10 +381,6 @@ def test_reader_with_hdf5_locking_on_is_named(tmp_path):
         assert f"pid {reader.pid}" in text and "locking=False" in text
         assert sha256(path) == digest
         reader.communicate("", timeout=20)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.wait()
     append_run(path, 1)
 
 
@@ -410,10 +412,10 @@ def test_unequal_lengths_are_padded_not_truncated(tmp_path):
     assert rows["Run"][10:12].tolist() == [1, 1]  # the crashed run's number
     assert rows["Status"][10:12].tolist() == [[255] * 3] * 2
     assert_run_rows(rows, 12, 2, 1, missing=-999.0)
+    ((kind, run, text),) = file_events(path, "kind", "run", "text")
+    assert kind == "recovery" and run == 2
+    assert "completed 2 partial row(s)" in text
     with h5py.File(path, "r") as f:
-        (event,) = f["events"][()]
-        assert event["kind"] == b"recovery" and event["run"] == 2
-        assert b"completed 2 partial row(s)" in event["text"]
         assert f["runs"][1]["first_row"] == 12
 
 
@@ -494,9 +496,7 @@ def test_file_deleted_during_a_run_is_restored_with_every_row(tmp_path):
         store.add_event(Event(EventKind.MARK, "after", 4, 0.0, 0.6))
     rows = read_rows(path)
     assert list(rows["Index"]) == [0, 1, 2, 3]
-    with h5py.File(path, "r") as f:
-        kinds = [k.decode() for k in f["events"]["kind"]]
-        texts = [t.decode() for t in f["events"]["text"]]
+    kinds, texts = file_events(path, "kind"), file_events(path, "text")
     assert "recovery" in kinds and any("deleted during run 1" in t for t in texts)
     assert texts[-1] == "after"
 
@@ -540,7 +540,7 @@ def test_text_that_is_not_utf8_is_stored_visibly_and_never_half_a_run(tmp_path):
         runs = f["runs"][()]
         assert len(runs) == 1 and runs["run"][0] == 1
         assert runs["port"][0].decode() == "/dev/tty\\udcff0"
-        assert f["events"]["text"][-1].decode() == "valve \\ud800 open"
+    assert file_events(path, "text")[-1] == "valve \\ud800 open"
 
 
 def test_corrupted_files_are_refused_in_one_line_never_a_traceback(tmp_path):

@@ -11,7 +11,7 @@ import uuid
 import h5py
 import pytest
 
-from tests.helpers import viper_command, wait_until
+from tests.helpers import file_events, viper_command, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -77,12 +77,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-def events(path):
-    with h5py.File(path, "r") as f:
-        ev = f["events"][:]
-    return [(k.decode(), t.decode()) for k, t in zip(ev["kind"], ev["text"])]
-
-
 def test_monitor_in_tmux_records_marks_pauses_and_quits(tmux, tmp_path):
     h5 = tmp_path / "tmux.h5"
     tmux.start([*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.2", "--h5", str(h5)])
@@ -107,9 +101,9 @@ def test_monitor_in_tmux_records_marks_pauses_and_quits(tmux, tmp_path):
     screen = tmux.wait_for("Stopped: quit from the monitor.")
     assert f"recorded to {h5}" in screen
     tmux.wait_exit()
-    kinds = [k for k, _ in events(h5)]
+    kinds = [k for k, _ in file_events(h5)]
     assert kinds[0] == "start" and kinds[-1] == "stop"
-    assert ("mark", "pumped down") in events(h5) and "pause" in kinds and "resume" in kinds
+    assert ("mark", "pumped down") in file_events(h5) and "pause" in kinds and "resume" in kinds
 
 
 def test_lost_terminal_stops_cleanly_with_the_file_closed(tmux, tmp_path):
@@ -123,7 +117,7 @@ def test_lost_terminal_stops_cleanly_with_the_file_closed(tmux, tmp_path):
     while alive(pid):
         assert time.monotonic() < deadline, "viper kept running after its terminal went away"
         time.sleep(0.1)
-    assert events(h5)[-1] == ("stop", "SIGHUP received")
+    assert file_events(h5)[-1] == ("stop", "SIGHUP received")
 
 
 def test_readable_at_80x24_and_larger(tmux, tmp_path):
@@ -196,7 +190,7 @@ def test_keys_in_one_write_leave_every_modal_running_and_the_file_whole(tmux, tm
     tmux.wait_exit()
     with h5py.File(h5, "r") as f:  # closed, whole, and h5py opens it
         rows = len(f["Time"])
-    recorded = events(h5)
+    recorded = file_events(h5)
     kinds = [k for k, _ in recorded]
     assert rows > 0 and kinds[0] == "start" and recorded[-1] == ("stop", "quit from the monitor")
     marks = [t for k, t in recorded if k == "mark"]
@@ -223,6 +217,6 @@ def test_an_alarm_raised_and_acknowledged_by_keys_is_in_the_file(tmux, tmp_path)
     tmux.wait_for("Stop recording and quit?")
     tmux.keys("y")
     tmux.wait_exit()
-    alarms = [t for k, t in events(h5) if k == "alarm"]
+    alarms = [t for k, t in file_events(h5) if k == "alarm"]
     assert alarms[0].startswith("foreline raised: CG2 ") and alarms[0].endswith(" Torr below 1.0E+00")
     assert alarms[1].startswith("foreline acknowledged") and alarms[1].endswith(": pump checked")

@@ -17,10 +17,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-import h5py
 import pytest
 
-from tests.helpers import REPO, viper_command
+from tests.helpers import REPO, file_events, read_rows, viper_command
 
 UNIT = REPO / "configs" / "systemd" / "viper.service"
 SAMPLE = re.compile(r"\[\d+\] \[\d+\.\d{3} s\] IG .+  CG1 .+  CG2 .+  Torr")
@@ -64,10 +63,8 @@ def check_lines(stdout: str) -> list[str]:
 
 def check_file(h5: Path, samples: int, stop: str) -> None:
     """Closed cleanly: plain h5py opens it, one row per printed sample, the stop event last."""
-    with h5py.File(h5, "r") as f:
-        assert len(f["Index"]) == samples
-        kinds = [k.decode() for k in f["events"]["kind"]]
-        texts = [t.decode() for t in f["events"]["text"]]
+    assert len(read_rows(h5)["Index"]) == samples
+    kinds, texts = file_events(h5, "kind"), file_events(h5, "text")
     assert kinds[0] == "start" and kinds[-1] == "stop" and texts[-1] == stop
 
 

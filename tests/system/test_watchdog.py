@@ -15,10 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-import h5py
 import pytest
 
-from tests.helpers import run_info
+from tests.helpers import file_events, run_info
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.readings import Sample
@@ -145,8 +144,7 @@ def test_viper_under_a_fake_service_manager_stops_keepalives_while_stopped(tmp_p
             proc.kill()
             proc.wait()
         manager.close()
-    with h5py.File(tmp_path / "w.h5", "r") as f:
-        kinds = [k.decode() for k in f["events"]["kind"]]
+    kinds = file_events(tmp_path / "w.h5", "kind")
     assert "suspended" in kinds  # the stop is on record as well
 
 

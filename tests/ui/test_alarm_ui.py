@@ -4,19 +4,12 @@ simulated gauge on a pty, a real recorder and store, the app driven by its pilot
 
 from __future__ import annotations
 
-import time
-
-import h5py
-import pytest
 from textual.widgets import DataTable, Input
 
-from tests.helpers import run_info, wait_until_async
+from tests.helpers import NO_NAMES, file_events, press_and_wait, wait_until_async
 from viper_tui.alarms.engine import State
-from viper_tui.alarms.settings import AlarmSettings, AlarmSpec, Pressure, Severity
-from viper_tui.alarms.watch import Watch
-from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.alarms.settings import AlarmSpec, Pressure, Severity
+from viper_tui.ui import ViperApp
 from viper_tui.ui.alarm_screens import AcknowledgeScreen, AlarmListScreen, alarm_badge
 from viper_tui.ui.badges import BadgeBar
 from viper_tui.ui.readouts import Readout
@@ -36,33 +29,14 @@ class CountingBell(ViperApp):
         super().bell()
 
 
-@pytest.fixture
-def alarm_monitor(tmp_path, serve_gauge, make_client):
-    """`alarm_monitor(specs, **sim)` -> (app, watch, path): a recording monitor with VIPER's alarms."""
-    made: list[tuple[Store, Watch]] = []
-
-    def build(specs: list[AlarmSpec], **sim: object) -> tuple[CountingBell, Watch, object]:
-        server = serve_gauge(**sim)
-        client = make_client(server.link)
-        path = tmp_path / "alarms.h5"
-        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2), fsync=False)
-        watch = Watch(AlarmSettings(tuple(specs), 0.0), client.unit, client.unit_name, actions=False)
-        made.append((store, watch))
-        recorder = Recorder(client, store, interval=0.2, alarms=watch, read_relays=True)
-        return CountingBell(recorder, MonitorInfo(port=server.link, h5file=path, simulated=True)), watch, path
-
-    yield build
-    for store, watch in made:
-        watch.close(0.0)
-        store.close()
-
-
 def footer_keys(app: ViperApp) -> set[str]:
     return {binding.key for _, binding, enabled, _ in app.active_bindings.values() if enabled and binding.show}
 
 
-async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(alarm_monitor):
-    app, watch, path = alarm_monitor([LEAK, FORELINE], scenario="leak", leak_start=0.0, leak_rate=1e-5, noise=0.0)
+async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(monitor):
+    app, _server, path = monitor(app_class=CountingBell, alarms=[LEAK, FORELINE], read_relays=True, names=NO_NAMES,
+                                 scenario="leak", leak_start=0.0, leak_rate=1e-5, noise=0.0)
+    watch = app.recorder.alarms
     async with app.run_test(size=(100, 30)) as pilot:
         bar = app.query_one(BadgeBar)
         await wait_until_async(pilot, lambda: "ALARM 1 MAJOR" in bar.text)
@@ -93,19 +67,18 @@ async def test_a_raise_is_red_rings_once_and_is_acknowledged_with_a_note(alarm_m
         await pilot.press("a")
         assert isinstance(app.screen, AcknowledgeScreen)
         app.screen.query_one(Input).value = "closing V3"
-        await pilot.press("enter")
-        await wait_until_async(pilot, lambda: "ALARM ack MAJOR" in bar.text)
+        await press_and_wait(pilot, "enter", until=lambda: "ALARM ack MAJOR" in bar.text)
         assert "(a: ack)" not in bar.text
         assert watch.states()[0].state is State.ACKNOWLEDGED
         await pilot.press("q", "y")
-    with h5py.File(path, "r", locking=False) as f:
-        texts = [bytes(e["text"]).decode() for e in f["events"][:] if bytes(e["kind"]) == b"alarm"]
+    texts = [t for k, t in file_events(path, locking=False) if k == "alarm"]
     assert texts[0].startswith("chamber-leak raised: IG ")
     assert texts[1].startswith("chamber-leak acknowledged") and texts[1].endswith(": closing V3")
 
 
-async def test_no_alarms_configured_shows_no_badge_and_no_keys(alarm_monitor):
-    app, _watch, _path = alarm_monitor([], scenario="steady")
+async def test_no_alarms_configured_shows_no_badge_and_no_keys(monitor):
+    app, _server, _path = monitor(app_class=CountingBell, alarms=[], read_relays=True, names=NO_NAMES,
+                                  scenario="steady")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.rows_written >= 2)
         assert not [s for s in app.query_one(BadgeBar).states() if s.startswith("alarm")]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import h5py
 import numpy as np
 from textual.widgets import Digits, Input, Log
 
-from tests.helpers import wait_until_async
+from tests.helpers import file_events, press_and_wait, read_rows, wait_until_async
 from viper_tui.link.client import GaugeClient
 from viper_tui.link.transport import SerialTransport
 from viper_tui.recording.recorder import Recorder
@@ -14,12 +13,6 @@ from viper_tui.ui import MonitorInfo, ViperApp
 from viper_tui.ui.badges import BadgeBar
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, HelpScreen, IntervalScreen, MarkScreen
 from viper_tui.ui.widgets import PressureChart
-
-
-def events_in(path):
-    with h5py.File(path, "r", locking=False) as f:
-        ev = f["events"][:]
-    return [(k.decode(), t.decode(), int(i)) for k, t, i in zip(ev["kind"], ev["text"], ev["index"])]
 
 
 async def test_readouts_show_values_and_words_at_80x24(monitor):
@@ -47,22 +40,20 @@ async def test_pause_writes_no_rows_and_records_events(monitor):
     app, _server, path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.rows_written >= 2)
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: app.recorder.paused)
+        await press_and_wait(pilot, "p", until=lambda: app.recorder.paused)
         # The recorder's thread decides the pause; the badge follows when its event reaches the UI.
         await wait_until_async(pilot, lambda: "PAUSED" in app.query_one(BadgeBar).text)
         seen = app.history.samples
         await wait_until_async(pilot, lambda: app.history.samples >= seen + 3)
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: not app.recorder.paused and app.rows_written >= 4)
+        await press_and_wait(pilot, "p", until=lambda: not app.recorder.paused and app.rows_written >= 4)
         await pilot.press("q", "y")
-    events = [e for e in events_in(path) if e[0] != "overrun"]  # a slow first sample is honest, not a fault
+    events = file_events(path, "kind", "text", "index", locking=False)
+    events = [e for e in events if e[0] != "overrun"]  # a slow first sample is honest, not a fault
     kinds = [k for k, _, _ in events]
     assert kinds[:3] == ["start", "pause", "resume"] and kinds[-1] == "stop"
     pause_index = events[1][2]
     resume_index = events[2][2]
-    with h5py.File(path, "r", locking=False) as f:
-        written = list(f["Index"][:])
+    written = list(read_rows(path, locking=False)["Index"])
     assert resume_index - pause_index >= 3
     assert not [i for i in written if pause_index <= i < resume_index]
 
@@ -76,13 +67,11 @@ async def test_mark_saves_note_with_index_and_escape_cancels(monitor):
         await pilot.press("escape")
         assert not isinstance(app.screen, MarkScreen)
         await pilot.press("m")
-        await pilot.press(*"valve V3 open", "enter")
-        await wait_until_async(pilot, lambda: app.query_one(PressureChart).marks)
+        await press_and_wait(pilot, *"valve V3 open", "enter", until=lambda: app.query_one(PressureChart).marks)
         await pilot.press("q", "y")
-    marks = [(t, i) for k, t, i in events_in(path) if k == "mark"]
+    marks = [(t, i) for k, t, i in file_events(path, "kind", "text", "index", locking=False) if k == "mark"]
     assert len(marks) == 1 and marks[0][0] == "valve V3 open"
-    with h5py.File(path, "r", locking=False) as f:
-        assert 2 <= marks[0][1] <= f["Index"][-1]
+    assert 2 <= marks[0][1] <= read_rows(path, locking=False)["Index"][-1]
 
 
 async def test_interval_modal_validates_and_changes_the_cadence(monitor):
@@ -102,16 +91,13 @@ async def test_interval_modal_validates_and_changes_the_cadence(monitor):
         await pilot.press("enter")
         # Six steps at 0.2 s after the change, however many rows the set-up took on a busy host.
         await wait_until_async(pilot, lambda: app.recorder.interval == 0.2 and app.rows_written >= before + 8)
-        await pilot.press("plus")
-        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
-        await pilot.press("plus")
-        await wait_until_async(pilot, lambda: app.recorder.interval == 1.0)
-        await pilot.press("minus")
-        await wait_until_async(pilot, lambda: app.recorder.interval == 0.5)
+        await press_and_wait(pilot, "plus", until=lambda: app.recorder.interval == 0.5)
+        await press_and_wait(pilot, "plus", until=lambda: app.recorder.interval == 1.0)
+        await press_and_wait(pilot, "minus", until=lambda: app.recorder.interval == 0.5)
         await pilot.press("q", "y")
-    with h5py.File(path, "r", locking=False) as f:
-        stamps, index = f["Timestamp"][:], f["Index"][:]
-    events = events_in(path)
+    rows = read_rows(path, locking=False)
+    stamps, index = rows["Timestamp"], rows["Index"]
+    events = file_events(path, "kind", "text", "index", locking=False)
     assert [t for k, t, _ in events if k == "interval"] == [
         "0.5 s -> 0.2 s", "0.2 s -> 0.5 s", "0.5 s -> 1 s", "1 s -> 0.5 s"]
     # Between the change to 0.2 s and the next one, every step is on the 0.2 s grid (0.5 s steps are
@@ -139,14 +125,13 @@ async def test_quit_asks_while_recording_and_closes_the_run(monitor):
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
     assert not app.running
-    assert events_in(path)[-1][:2] == ("stop", "quit from the monitor")
+    assert file_events(path, locking=False)[-1] == ("stop", "quit from the monitor")
 
 
 async def test_quit_while_paused_needs_no_confirmation(monitor):
     app, _server, _path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: app.recorder.paused)
+        await press_and_wait(pilot, "p", until=lambda: app.recorder.paused)
         await pilot.press("q")
     assert not app.running
 
@@ -192,7 +177,7 @@ async def test_unplug_shows_disconnected_then_recovers(monitor):
         server.replug()
         await wait_until_async(pilot, lambda: not app.disconnected)
         await pilot.press("q", "y")
-    kinds = [k for k, _, _ in events_in(path)]
+    kinds = file_events(path, "kind", locking=False)
     assert "disconnect" in kinds and "reconnect" in kinds
 
 
@@ -209,13 +194,12 @@ async def test_gauge_control_asks_sends_and_records(monitor):
         assert not isinstance(app.screen, GaugeScreen)
         await pilot.press("g", "down", "down", "enter")  # degas on, with the IG off
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await wait_until_async(pilot, lambda: any(s == "error" and "degas on" in m for m, s in notes))
+        await press_and_wait(pilot, "y", until=lambda: any(s == "error" and "degas on" in m for m, s in notes))
         await pilot.press("g", "enter", "y")  # IG on
         await wait_until_async(pilot, lambda: not app.query_one("#readout-ig").has_class("no-value"))
         assert server.device.state.ig_on
         await pilot.press("q", "y")
-    controls = [t for k, t, _ in events_in(path) if k == "control"]
+    controls = [t for k, t in file_events(path, locking=False) if k == "control"]
     assert len(controls) == 2 and "refused" in controls[0] and controls[0].startswith("degas on")
     assert controls[1].startswith("IG on")
 

@@ -3,16 +3,9 @@ digits, chart and badge markers in ASCII, read back here from the rendered scree
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.helpers import run_info, wait_until_async
-from viper_tui.link.client import GaugeClient
-from viper_tui.link.transport import SerialTransport
-from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
+from tests.helpers import NO_NAMES, wait_until_async
 from viper_tui.ui.ascii import AsciiDigits, ascii_only, plain, utf8_locale
 from viper_tui.ui.badges import BadgeBar
 from viper_tui.ui.readouts import Readout, ReadoutRow, digits_text, trend_forms
@@ -76,34 +69,14 @@ def test_markers_and_arrows_have_ascii_forms(monkeypatch):
     assert trend_forms(0.5)[-1] == "▲"
 
 
-@pytest.fixture
-def ascii_monitor(tmp_path, serve_gauge, monkeypatch):
-    monkeypatch.setenv("VIPER_ASCII", "1")
-    opened = []
-
-    def build(**sim) -> ViperApp:
-        server = serve_gauge(**sim)
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "ascii.h5"
-        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2), fsync=False)
-        opened.append((store, client))
-        info = MonitorInfo(port=server.link, h5file=path, simulated=True)
-        return ViperApp(Recorder(client, store, interval=0.2), info)
-
-    yield build
-    for store, client in opened:
-        store.close()
-        client.close()
-
-
 def screen_rows(app) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
 @pytest.mark.parametrize("size", [(120, 36), (80, 24)])
-async def test_ascii_digits_chart_and_badges_read_back_from_the_screen(ascii_monitor, size):
-    app = ascii_monitor(scenario="steady")
+async def test_ascii_digits_chart_and_badges_read_back_from_the_screen(monitor, monkeypatch, size):
+    monkeypatch.setenv("VIPER_ASCII", "1")
+    app, _server, _path = monitor(names=NO_NAMES, scenario="steady")
     async with app.run_test(size=size) as pilot:
         await wait_until_async(pilot, lambda: all(r.reading is not None and r.reading.has_value
                                                   for r in app.query(Readout)))

@@ -12,12 +12,11 @@ import math
 import re
 import time
 
-from tests.helpers import make_sample, run_info, wait_until_async
+from tests.helpers import make_sample, press_and_wait, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
 from viper_tui.files.overview import earlier_runs
 from viper_tui.readings import Reading
 from viper_tui.recording.store import Store
-from viper_tui.ui import ViperApp
 from viper_tui.ui.widgets import PressureChart, build_chart, time_ticks
 
 NAMES = ("IG", "CG1", "CG2")
@@ -109,12 +108,10 @@ async def test_z_zooms_the_chart_to_the_full_screen_and_back(monitor):
         chart = app.query_one(PressureChart)
         await wait_until_async(pilot, lambda: chart.builds >= 1)
         normal = chart.outer_size.height
-        await pilot.press("z")
-        await wait_until_async(pilot, lambda: chart.outer_size.height == 24 - 3)  # badges, status, footer
+        await press_and_wait(pilot, "z", until=lambda: chart.outer_size.height == 24 - 3)  # badges, status, footer
         assert not app.query_one("#readouts").display and not app.query_one("#log").display
         await wait_until_async(pilot, lambda: len(str(chart.render()).splitlines()) == 24 - 4)  # its title row
-        await pilot.press("z")
-        await wait_until_async(pilot, lambda: chart.outer_size.height == normal and normal < 24 - 3)
+        await press_and_wait(pilot, "z", until=lambda: chart.outer_size.height == normal and normal < 24 - 3)
         assert app.query_one("#readouts").display
 
 
@@ -137,8 +134,7 @@ async def test_a_restarted_monitor_shows_the_files_earlier_run(monitor, tmp_path
     preload = earlier_runs(tmp_path / "monitor.h5")
     assert preload.history.rows == 300 and preload.history.samples == 300
     assert preload.marks == [earlier + 1500.0]
-    fixture_app, _server, _path = monitor()  # the fixture's recorder appends run 2 to the same file
-    app = ViperApp(fixture_app.recorder, fixture_app.info, preload=preload)
+    app, _server, _path = monitor(preload=preload)  # the fixture's recorder appends run 2 to the same file
     async with app.run_test(size=(80, 24)) as pilot:
         chart = app.query_one(PressureChart)
         await wait_until_async(pilot, lambda: app.rows_written >= 2)

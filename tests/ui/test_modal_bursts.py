@@ -7,7 +7,6 @@ waits for each key to be handled, so it is the slow typist; both must leave the 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import h5py
@@ -17,16 +16,11 @@ from textual.binding import Binding
 from textual.pilot import Pilot
 
 import viper_tui.ui
-from tests.helpers import run_info, wait_until_async
+from tests.helpers import NO_NAMES, file_events, press_and_wait, wait_until_async
 from viper_tui.commands.exits import EXIT_FAILURE
 from viper_tui.commands.record import monitor_exit, report
 from viper_tui.config import LoggingConfig
-from viper_tui.files.follower import FileFollower
-from viper_tui.link.client import GaugeClient
-from viper_tui.link.transport import SerialTransport
-from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui import ViperApp
 from viper_tui.ui.screens import Modal
 from viper_tui.ui.viewer import ViewerApp
 
@@ -41,28 +35,6 @@ class CrashingApp(ViperApp):
 
     def action_explode(self) -> None:
         raise RuntimeError("boom in a handler\nsecond line of the message")
-
-
-@pytest.fixture
-def monitor(tmp_path, serve_gauge):
-    """`monitor(app_type)` -> (app, recorder, path of the HDF5 file)."""
-    opened = []
-
-    def build(app_type: type[ViperApp] = ViperApp):
-        server = serve_gauge(scenario="steady")
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "bursts.h5"
-        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2, host="test",
-                                         version="test", gauge_config="", recording_config=""), fsync=False)
-        opened.append((store, client))
-        recorder = Recorder(client, store, interval=0.2)
-        return app_type(recorder, MonitorInfo(port=server.link, h5file=path, simulated=True)), recorder, path
-
-    yield build
-    for store, client in opened:
-        store.close()
-        client.close()
 
 
 def burst(app: ViperApp, *keys: str) -> None:
@@ -80,12 +52,6 @@ async def back_to_main(pilot: Pilot, app: ViperApp) -> None:
         await pilot.press("escape")
         await pilot.pause(0.2)
     assert not isinstance(app.screen, Modal), app.screen
-
-
-def events_in(path):
-    with h5py.File(path, "r", locking=False) as f:
-        ev = f["events"][:]
-    return [(k.decode(), t.decode()) for k, t in zip(ev["kind"], ev["text"])]
 
 
 BURSTS = [
@@ -109,7 +75,8 @@ BURSTS = [
 
 @pytest.mark.parametrize("typist", ["burst", "press"])
 async def test_every_modal_survives_key_bursts(monitor, typist):
-    app, recorder, path = monitor()
+    app, _server, path = monitor(names=NO_NAMES)
+    recorder = app.recorder
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.history.samples >= 1)
         for keys in BURSTS:
@@ -120,12 +87,11 @@ async def test_every_modal_survives_key_bursts(monitor, typist):
             await back_to_main(pilot, app)
             assert app.is_running and app.running and app.crash is None, keys
         await wait_until_async(pilot, lambda: not recorder.paused)
-        await pilot.press("q", "y")
-        await wait_until_async(pilot, lambda: not app.running)
+        await press_and_wait(pilot, "q", "y", until=lambda: not app.running)
     assert app.crash is None and not recorder.summary.failed
     with h5py.File(path, "r", locking=False) as f:  # h5py reads it; every sample taken is a row
         assert len(f["Time"]) == recorder.summary.recorded > 0
-    recorded = events_in(path)
+    recorded = file_events(path, locking=False)
     marks = [t for k, t in recorded if k == "mark"]
     if typist == "press":
         assert marks == ["a", "first"]
@@ -141,14 +107,14 @@ async def test_a_crash_is_a_failed_run_in_the_file_the_summary_and_the_exit_code
     A test subclass binds a key whose action raises: it goes through Textual's real
     unhandled-exception path, and no switch in VIPER itself can crash a user's recording.
     """
-    app, recorder, path = monitor(CrashingApp)
+    app, _server, path = monitor(app_class=CrashingApp, names=NO_NAMES)
+    recorder = app.recorder
     with pytest.raises(RuntimeError, match="boom"):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until_async(pilot, lambda: recorder.summary.recorded >= 2)
-            await pilot.press("x")
-            await wait_until_async(pilot, lambda: not app.running)
+            await press_and_wait(pilot, "x", until=lambda: not app.running)
     assert app.crash == "RuntimeError: boom in a handler"
-    stops = [t for k, t in events_in(path) if k == "stop"]
+    stops = [t for k, t in file_events(path, locking=False) if k == "stop"]
     assert stops == ["the monitor failed: RuntimeError: boom in a handler"]
     assert recorder.summary.failed
     code = report(recorder, LoggingConfig(h5file=path), monitor_exit(app.crash, None))
@@ -167,13 +133,12 @@ class CrashingViewer(ViewerApp):
         raise ValueError("bad row")
 
 
-async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file):
-    follower = FileFollower(upstream_file)
-    app = CrashingViewer(follower, MonitorInfo(port="-", h5file=upstream_file))
+async def test_a_crash_of_the_viewer_is_a_failure_too(upstream_file, viewer):
+    app = viewer(upstream_file, app_class=CrashingViewer, check=False)
+    follower = app.follower
     with pytest.raises(ValueError):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until_async(pilot, lambda: follower.state.rows > 0)
-            await pilot.press("x")
-            await wait_until_async(pilot, lambda: not app.running)
+            await press_and_wait(pilot, "x", until=lambda: not app.running)
     assert app.crash == "ValueError: bad row"
     assert follower.summary.failed and follower.summary.reason == "the monitor failed: ValueError: bad row"

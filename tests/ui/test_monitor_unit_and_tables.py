@@ -8,15 +8,12 @@ import h5py
 import numpy as np
 from textual.widgets import Digits, Log
 
-from tests.helpers import make_sample, run_info, wait_until_async
+from tests.helpers import make_sample, press_and_wait, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
-from viper_tui.files.follower import FileFollower
 from viper_tui.protocol.facts import PressureUnit, convert_pressure
 from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo
 from viper_tui.ui.readouts import digits_text
 from viper_tui.ui.screens import TableScreen
-from viper_tui.ui.viewer import ViewerApp
 from viper_tui.ui.widgets import PressureChart
 
 
@@ -61,8 +58,7 @@ async def test_e_and_r_list_the_files_events_and_runs_in_the_monitor(monitor):
     app, _server, _path = monitor()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.rows_written >= 2)
-        await pilot.press("m", *"valve V3 open", "enter")
-        await wait_until_async(pilot, lambda: app.query_one(PressureChart).marks)
+        await press_and_wait(pilot, "m", *"valve V3 open", "enter", until=lambda: app.query_one(PressureChart).marks)
         await pilot.press("e")
         assert isinstance(app.screen, TableScreen)
         rows = app.screen.rows
@@ -91,14 +87,12 @@ async def test_the_monitor_lists_the_earlier_runs_events_of_its_file(tmp_path, m
         await pilot.press("escape", "q", "y")
 
 
-async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_stays_as_recorded(tmp_path):
+async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_stays_as_recorded(tmp_path, viewer):
     path = tmp_path / "done.h5"
     with Store.open(path, run_info(), fsync=False) as store:
         for i in range(3):
             store.append(make_sample(store.run_number, i))
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path, unit="Torr"))
+    app = viewer(path, unit="Torr")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.history.samples == 3)
         await pilot.press("u")
@@ -108,7 +102,7 @@ async def test_the_viewer_has_the_unit_key_and_a_files_unit_it_cannot_convert_st
             convert_pressure(last.readings[1].value, PressureUnit.TORR, PressureUnit.MBAR)))
         assert cg1.unit == "mbar"
         await pilot.press("q")
-    odd = ViewerApp(FileFollower(path), MonitorInfo(port="-", h5file=path, unit="furlong"))
+    odd = viewer(path, unit="furlong", check=False)
     assert odd.units.shown is None and odd.units.label == "furlong" and not odd.units.convertible
     sample = make_sample(1, 2)
     assert odd.units.sample(sample) is sample

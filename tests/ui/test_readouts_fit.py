@@ -8,45 +8,17 @@ mode the line `IG  1.53E-06 Torr` must appear on a screen row. A lost exponent d
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from rich.console import Console
 from rich.style import Style
 from textual.renderables.digits import Digits as DigitsRenderable
 from textual.widgets import Digits
 
-from tests.helpers import run_info, wait_until_async
-from viper_tui.link.client import GaugeClient
-from viper_tui.link.transport import SerialTransport
-from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
+from tests.helpers import wait_until_async
 from viper_tui.ui.readouts import Readout, ReadoutRow, digits_text, shown_text
 
 WIDTHS = sorted(set(range(40, 201, 4)) | {41, 59, 61, 79, 81, 77, 75, 71})
 SHORT_WIDTHS = (40, 41, 59, 60, 61, 72, 79, 80, 81, 120, 200)
-
-
-@pytest.fixture
-def fit_monitor(tmp_path, serve_gauge):
-    opened = []
-
-    def build(**sim) -> ViperApp:
-        server = serve_gauge(**sim)
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "fit.h5"
-        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2, host="test",
-                                         version="test", gauge_config="", recording_config=""), fsync=False)
-        opened.append((store, client))
-        info = MonitorInfo(port=server.link, h5file=path, simulated=True, names=("Chamber", "", "Foreline"))
-        return ViperApp(Recorder(client, store, interval=0.2), info)
-
-    yield build
-    for store, client in opened:
-        store.close()
-        client.close()
 
 
 def screen_rows(app) -> list[str]:
@@ -91,9 +63,9 @@ def value_problems(app, width: int, height: int) -> list[str]:
 
 
 @pytest.mark.parametrize("scenario, widths", [("steady", WIDTHS), ("pumpdown", SHORT_WIDTHS)])
-async def test_every_value_is_whole_at_every_width_and_height(fit_monitor, scenario, widths):
+async def test_every_value_is_whole_at_every_width_and_height(monitor, scenario, widths):
     """steady: E-07, 0.00E+00 and E-03 values; pumpdown: IG OFF and E+02 values."""
-    app = fit_monitor(scenario=scenario)
+    app, _server, _path = monitor(scenario=scenario)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: all(r.reading is not None for r in app.query(Readout)))
         problems: list[str] = []

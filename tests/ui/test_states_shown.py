@@ -14,45 +14,17 @@ import pytest
 from rich.color import Color, ColorType
 from rich.style import Style
 
-from tests.helpers import make_sample, run_info, wait_until_async
+from tests.helpers import NO_NAMES, make_sample, press_and_wait, run_info, wait_until_async
 from viper_tui.events import Event, EventKind
 from viper_tui.readings import Reading, Sample
-from viper_tui.files.follower import FileFollower
 from viper_tui.files.info import analyse
-from viper_tui.link.client import GaugeClient
-from viper_tui.link.transport import SerialTransport
-from viper_tui.recording.recorder import Recorder
 from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
 from viper_tui.ui.badges import Badge, BadgeBar
 from viper_tui.ui.readouts import Readout
 from viper_tui.ui.screens import HELP, HelpScreen
-from viper_tui.ui.viewer import ViewerApp
 
 THEMES = ["textual-dark", "ansi-dark"]
 ANSI_HUES = {1: "red", 9: "red", 2: "green", 10: "green", 3: "amber", 11: "amber"}
-
-
-@pytest.fixture
-def state_monitor(tmp_path, serve_gauge):
-    """`state_monitor(**sim)` -> (monitor app, simulated gauge), recording every 0.2 s."""
-    opened = []
-
-    def build(**sim):
-        server = serve_gauge(**sim)
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "states.h5"
-        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2, host="test",
-                                         version="test", gauge_config="", recording_config=""), fsync=False)
-        opened.append((store, client))
-        info = MonitorInfo(port=server.link, h5file=path, simulated=True)
-        return ViperApp(Recorder(client, store, interval=0.2), info), server
-
-    yield build
-    for store, client in opened:
-        store.close()
-        client.close()
 
 
 def screen_rows(app) -> list[str]:
@@ -96,9 +68,9 @@ def states(app) -> list[str]:
 
 
 @pytest.mark.parametrize("theme", THEMES)
-async def test_badges_and_readout_states_in_real_colours_with_marks(state_monitor, theme, monkeypatch):
+async def test_badges_and_readout_states_in_real_colours_with_marks(monitor, theme, monkeypatch):
     monkeypatch.setenv("VIPER_THEME", theme)
-    app, server = state_monitor(scenario="ig-off")
+    app, server, _path = monitor(scenario="ig-off", names=NO_NAMES)
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.theme == theme
         await wait_until_async(pilot, lambda: app.history.samples >= 2 and "recording" in states(app))
@@ -112,8 +84,7 @@ async def test_badges_and_readout_states_in_real_colours_with_marks(state_monito
         ig_off = style_at(app, word, middle=True)
         assert not ig_off.reverse and hue(ig_off.color) != "red"  # a normal state, quiet
 
-        await pilot.press("p")
-        await wait_until_async(pilot, lambda: "paused" in states(app))
+        await press_and_wait(pilot, "p", until=lambda: "paused" in states(app))
         await pilot.pause()
         paused = badge(app, "paused")
         assert paused.has_class("badge-paused") and str(paused.render()) == "‖ PAUSED"
@@ -138,10 +109,10 @@ async def test_badges_and_readout_states_in_real_colours_with_marks(state_monito
         await pilot.press("q")
 
 
-async def test_a_late_value_is_dimmed_and_its_age_shown_beside_the_trend_at_80_columns(state_monitor):
+async def test_a_late_value_is_dimmed_and_its_age_shown_beside_the_trend_at_80_columns(monitor):
     """A slow link (1.5 s per reply, so a sample every ~5 s for an interval of 0.2 s): between
     samples the values are stale; with a minute of rising history a trend is shown too."""
-    app, _server = state_monitor(scenario="steady", reply_latency=1.5)
+    app, _server, _path = monitor(scenario="steady", reply_latency=1.5, names=NO_NAMES)
     start = time.time()
     times = start - 50 + np.arange(50.0)
     app.history.load(times, np.stack([np.logspace(-8, -7, 50), np.full(50, 1e-3), np.full(50, 1e-3)], axis=1))
@@ -173,15 +144,13 @@ def recorded(path, *, stopped: bool, end: float | None = None) -> None:
 
 @pytest.mark.parametrize("stopped, badge_state, info_state, ended_ago", [
     (True, "ended", "ok", None), (False, "interrupted", "interrupted", None), (False, "interrupted", "interrupted", 8.0)])
-async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(tmp_path, stopped, badge_state,
+async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(tmp_path, viewer, stopped, badge_state,
                                                                                info_state, ended_ago):
     """A file of 2023, and one whose recorder was killed 8 s ago (a minute of rising IG before)."""
     path = tmp_path / "old.h5"
     recorded(path, stopped=stopped, end=None if ended_ago is None else time.time() - ended_ago)
     assert analyse(path).health.state == info_state
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+    app = viewer(path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: badge_state in states(app) and app.history.samples == 300)
         await wait_until_async(pilot, lambda: app.query_one("#readout-cg2", Readout).has_class("-stale"))
@@ -200,12 +169,10 @@ async def test_the_viewer_says_what_viper_info_says_and_shows_old_values_as_old(
         await pilot.press("q")
 
 
-async def test_the_log_pane_shows_the_newest_line_after_500(tmp_path):
+async def test_the_log_pane_shows_the_newest_line_after_500(tmp_path, viewer):
     path = tmp_path / "log.h5"
     recorded(path, stopped=True)
-    follower = FileFollower(path)
-    follower.check()
-    app = ViewerApp(follower, MonitorInfo(port="-", h5file=path))
+    app = viewer(path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.history.samples == 300)
         for i in range(1200):
@@ -218,8 +185,8 @@ async def test_the_log_pane_shows_the_newest_line_after_500(tmp_path):
         await pilot.press("q")
 
 
-async def test_every_help_line_is_reachable_at_80x24(state_monitor):
-    app, _server = state_monitor()
+async def test_every_help_line_is_reachable_at_80x24(monitor):
+    app, _server, _path = monitor(names=NO_NAMES)
     keys = [line.split("[/b]")[1].strip() for line in HELP.splitlines() if line.startswith("  [b]")]
     wanted = [*keys, "Press Escape or ? to close."]
     async with app.run_test(size=(80, 24)) as pilot:
@@ -236,9 +203,9 @@ async def test_every_help_line_is_reachable_at_80x24(state_monitor):
         await pilot.press("escape", "q", "y")
 
 
-async def test_a_convection_zero_is_explained_on_the_readout(state_monitor):
+async def test_a_convection_zero_is_explained_on_the_readout(monitor):
     """The steady scenario's CG1 reads exactly 0 (below its range): shown, and said to be off the chart."""
-    app, _server = state_monitor()
+    app, _server, _path = monitor(names=NO_NAMES)
     async with app.run_test(size=(80, 24)) as pilot:
         cg1 = app.query_one("#readout-cg1", Readout)
         await wait_until_async(pilot, lambda: cg1.reading is not None)

@@ -5,19 +5,14 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Log
 
-from tests.helpers import run_info, viper_command, wait_until_async
-from viper_tui.link.client import GaugeClient
-from viper_tui.link.transport import SerialTransport
-from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
+from tests.helpers import NO_NAMES, viper_command, wait_until_async
+from viper_tui.ui import ViperApp
 from viper_tui.ui.theme import theme_names
 
 
@@ -50,32 +45,12 @@ def test_the_viewer_refuses_a_bogus_theme_too(tmp_path, upstream_file):
 
 
 @pytest.fixture
-def monitor(tmp_path, serve_gauge, monkeypatch):
-    """`monitor(store_data)` -> the app; HOME has no Downloads folder, as on a server."""
+def home_without_downloads(tmp_path, monkeypatch):
+    """HOME has no Downloads folder, as on a server."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
-    opened = []
-
-    def build(store_data: bool = True) -> ViperApp:
-        server = serve_gauge(scenario="steady")
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "data" / "run.h5"
-        store = None
-        if store_data:
-            store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.5, host="test",
-                                             version="test", gauge_config="", recording_config=""), fsync=False)
-        opened.append((store, client))
-        info = MonitorInfo(port=server.link, h5file=path if store_data else None, simulated=True)
-        return ViperApp(Recorder(client, store, interval=0.5), info, store_data=store_data)
-
-    yield build
-    for store, client in opened:
-        if store is not None:
-            store.close()
-        client.close()
 
 
 async def wait_for_svg(pilot: Pilot, folder: Path) -> Path:
@@ -87,8 +62,9 @@ def logged(app: ViperApp) -> str:
     return "\n".join(app.query_one(Log).lines)
 
 
+@pytest.mark.usefixtures("home_without_downloads")
 async def test_the_s_key_saves_next_to_the_data_file_and_says_where(monitor, tmp_path):
-    app = monitor()
+    app, _server, _path = monitor(0.5, file="data/run.h5", names=NO_NAMES)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("s")
         svg = await wait_for_svg(pilot, tmp_path / "data")
@@ -99,12 +75,13 @@ async def test_the_s_key_saves_next_to_the_data_file_and_says_where(monitor, tmp
     assert not (tmp_path / "home" / "Downloads").exists()
 
 
+@pytest.mark.usefixtures("home_without_downloads")
 async def test_the_palette_screenshot_without_a_data_file_goes_to_the_current_folder(monitor, tmp_path,
                                                                                        monkeypatch):
     here = tmp_path / "here"
     here.mkdir()
     monkeypatch.chdir(here)
-    app = monitor(store_data=False)
+    app, _server, _path = monitor(0.5, store_data=False, names=NO_NAMES)
     async with app.run_test(size=(80, 24)) as pilot:
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
         command.callback()

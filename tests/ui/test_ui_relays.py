@@ -3,44 +3,15 @@ confirmation, recorded as a control event (pilot, simulated gauge, the HDF5 file
 
 from __future__ import annotations
 
-import time
-
-import h5py
 import pytest
 from textual.widgets import Input, Static
 
-from tests.helpers import run_info, wait_until_async
-from viper_tui.link.client import GaugeClient
-from viper_tui.link.transport import SerialTransport
-from viper_tui.recording.recorder import Recorder
-from viper_tui.recording.store import Store
-from viper_tui.ui import MonitorInfo, ViperApp
+from tests.helpers import NO_NAMES, file_events, press_and_wait, wait_until_async
 from viper_tui.ui.screens import ConfirmScreen, GaugeScreen, RelayScreen
 
 
-@pytest.fixture
-def relay_monitor(tmp_path, serve_gauge):
-    opened = []
-
-    def build():
-        server = serve_gauge()
-        client = GaugeClient(SerialTransport(server.link, timeout=2.0), 1)
-        client.connect()
-        path = tmp_path / "relays.h5"
-        store = Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2, host="test",
-                                         version="test", gauge_config="", recording_config=""), fsync=False)
-        opened.append((store, client))
-        recorder = Recorder(client, store, interval=0.2, read_relays=True)
-        return ViperApp(recorder, MonitorInfo(port=server.link, h5file=path, simulated=True)), server, path
-
-    yield build
-    for store, client in opened:
-        store.close()
-        client.close()
-
-
-async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(relay_monitor):
-    app, server, path = relay_monitor()
+async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(monitor):
+    app, server, path = monitor(read_relays=True, names=NO_NAMES)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until_async(pilot, lambda: app.rows_written >= 1)
         await pilot.press("g")
@@ -63,14 +34,13 @@ async def test_gauge_screen_shows_the_relays_and_sets_one_after_confirmation(rel
         assert server.device.state.trip_points["B"] == pytest.approx([0.1, 0.2])
         await pilot.press("g", "end", "enter")
         app.screen.query_one(Input).value = "B off-above 5e-1"
-        await pilot.press("enter", "y")
-        await wait_until_async(pilot, lambda: server.device.state.trip_points["B"][1] == pytest.approx(0.5))
+        await press_and_wait(pilot, "enter", "y",
+                             until=lambda: server.device.state.trip_points["B"][1] == pytest.approx(0.5))
         await wait_until_async(pilot, lambda: "B 1.00E-01/5.00E-01" in app.recorder.relays.text())
         await pilot.press("g")
         assert "B 1.00E-01/5.00E-01" in str(app.screen.query_one("#gauge-relays", Static).render())
         await pilot.press("escape", "q", "y")
-    with h5py.File(path, "r", locking=False) as f:  # the store closes at teardown
-        events = [(k.decode(), t.decode()) for k, t in zip(f["events"]["kind"], f["events"]["text"])]
+    events = file_events(path, locking=False)  # the store closes at teardown
     assert "; relays (Torr, on below/off above): I 1.00E-06/2.00E-06" in events[0][1]
     assert [t for k, t in events if k == "control"] == [
         "relay B off-above 5.00E-01: done (the gauge now reads 5.00E-01)"]

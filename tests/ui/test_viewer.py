@@ -19,7 +19,7 @@ from viper_tui.files.follower import FileFollower
 from viper_tui.readings import Status
 from viper_tui.recording.store import Store
 from viper_tui.source import Source
-from viper_tui.ui import MonitorInfo, ViperApp
+from viper_tui.ui import ViperApp
 from viper_tui.ui.badges import BadgeBar
 from viper_tui.ui.base import BaseApp
 from viper_tui.ui.screens import HelpScreen, TableScreen
@@ -40,20 +40,14 @@ def recorded_file(path, rows: int = 5000):
     return path
 
 
-def viewer(path, **kwargs) -> ViewerApp:
-    follower = FileFollower(path, **kwargs)
-    follower.check()
-    return ViewerApp(follower, MonitorInfo(port="-", h5file=path))
-
-
-def test_the_follower_is_a_source_and_the_viewer_is_not_the_monitor(tmp_path):
+def test_the_follower_is_a_source_and_the_viewer_is_not_the_monitor(tmp_path, viewer):
     app = viewer(recorded_file(tmp_path / "done.h5"))
     assert isinstance(app.follower, Source)
     assert not isinstance(app, ViperApp) and isinstance(app, BaseApp)
     assert "_log" not in vars(ViewerApp) and "_log" not in vars(BaseApp)  # Textual's App._log stays its own
 
 
-async def test_a_finished_file_is_shown_read_only(tmp_path):
+async def test_a_finished_file_is_shown_read_only(tmp_path, viewer):
     path = recorded_file(tmp_path / "done.h5")
     before = sha256(path)
     app = viewer(path)
@@ -81,7 +75,7 @@ async def test_a_finished_file_is_shown_read_only(tmp_path):
     assert sha256(path) == before  # not a byte changed
 
 
-async def test_missing_values_and_earlier_tool_rows(tmp_path, upstream_file):
+async def test_missing_values_and_earlier_tool_rows(tmp_path, upstream_file, viewer):
     app = viewer(upstream_file)  # five rows, no clock times: nothing to plot, values shown
     async with app.run_test(size=(80, 24)) as pilot:
         # The follower counts rows in its own thread before the app has handled them: wait for
@@ -105,7 +99,7 @@ def test_bad_files_are_one_line_errors(tmp_path):
         assert "Traceback" not in result.stderr
 
 
-async def test_follows_a_recorder_in_another_process_which_can_restart(tmp_path):
+async def test_follows_a_recorder_in_another_process_which_can_restart(tmp_path, viewer):
     path = tmp_path / "live.h5"
     command = [*viper_command(), "--simulate", "--scenario", "steady", "--interval", "0.3",
                "--headless", "--h5", str(path)]
