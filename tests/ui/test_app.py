@@ -159,8 +159,11 @@ async def test_chart_survives_resizes_and_window_changes(monitor):
         for size in [(120, 40), (40, 12), (200, 60), (80, 24)]:
             await pilot.resize_terminal(*size)
             await pilot.pause(0.1)
+        titles = []
         for _ in range(4):
             await pilot.press("w")
+            titles.append(str(chart.border_title).split(" (")[0])
+        assert titles == ["last 1 h", "last 24 h", "all recorded", "last 10 min"]  # never "last all"
         assert chart.window[0] == "10 min" and chart.builds >= 5
         assert "1E" in str(chart.render())
         await pilot.press("q", "y")

@@ -84,7 +84,9 @@ class PressureChart(Static):
         self._points = [(p[0], p[1] + shift, p[2] + shift, p[3] + shift) for p in points] if shift else points
         self._now = now
         unit = f" ({self.unit})" if self.unit else ""
-        self.border_title = f"last {self.window[0]}{unit} (w, z) " + legend_markup(self.names)
+        name, span = self.window
+        shown = f"last {name}" if span is not None else "all recorded"  # not "last all"
+        self.border_title = f"{shown}{unit} (w, z) " + legend_markup(self.names)
         self._render_chart()
 
     def on_resize(self) -> None:
