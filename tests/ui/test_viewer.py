@@ -323,3 +323,18 @@ def test_web_viewer_bad_arguments_and_a_busy_port(tmp_path):
                                 capture_output=True, text=True, timeout=30)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"viper view: cannot serve on 127.0.0.1:{port}: ") and result.stderr.count("\n") == 1
+
+
+async def test_the_chart_of_an_ended_file_takes_in_its_last_rows_without_a_key(viewer, tmp_path):
+    """The first build comes with the file's events, before the last 200 rows arrive as samples;
+    at 40 columns the 10 min window is due again only after ~19 s, so without the rule for a file
+    nobody records, the chart would end 200 rows early until then (or until a key)."""
+    path = recorded_file(tmp_path / "ended.h5", rows=3000)
+    app = viewer(path, follow=False)
+    async with app.run_test(size=(40, 24)) as pilot:
+        chart = app.query_one(PressureChart)
+        last = make_sample(1, 2999).time
+        await wait_until_async(pilot, lambda: app.history.last_time == last)
+        await wait_until_async(pilot, lambda: chart.drawn_until == last and chart.right_edge == last,
+                               timeout=10.0)
+        assert max(p[0] for p in chart._points) > make_sample(1, 2799).time  # past the replay's first row

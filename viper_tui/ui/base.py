@@ -351,7 +351,9 @@ class BaseApp(App[int]):
         """
         chart = self.query_one(PressureChart)
         moving = self.trend_is_live() and self.history.first_time is not None  # the right edge is now
-        if (self._chart_dirty or moving) and (force or chart.due(self.history, self.now())):
+        # a file nobody records: its last rows (the viewer's replay) came after the first build
+        behind = not moving and self.history.last_time > chart.drawn_until
+        if (self._chart_dirty or moving) and (force or behind or chart.due(self.history, self.now())):
             self._chart_dirty = False
             chart.plot(self.history, self.now())
 

@@ -121,6 +121,7 @@ class History:
         self.tiers = [_Tier(width, capacity) for width, capacity in TIERS]
         self.samples = 0
         self.first_time: float | None = None
+        self.last_time = -math.inf  # the newest sample's time
 
     def add(self, sample: Sample) -> None:
         if not math.isfinite(sample.time):
@@ -134,6 +135,7 @@ class History:
         self.samples += 1
         if self.first_time is None:
             self.first_time = sample.time
+        self.last_time = sample.time
 
     def load(self, times: np.ndarray, pressures: np.ndarray) -> None:
         """Take many recorded samples at once (a file opened by the viewer), oldest first.
@@ -171,6 +173,7 @@ class History:
         self.samples += int(times.size)
         if self.first_time is None:
             self.first_time = float(times[0])
+        self.last_time = float(times[-1])
 
     def preload(self, overview: ChartHistory) -> None:
         """Start from a recorded file's chart history (files/overview.py `chart_history`), as if
@@ -191,6 +194,8 @@ class History:
         self.samples += overview.samples
         if self.first_time is None and math.isfinite(overview.first_time):
             self.first_time = overview.first_time
+        if math.isfinite(overview.last_time):
+            self.last_time = overview.last_time
 
     def window(self, seconds: float | None, now: float, max_points: int) -> list[Point]:
         """Points covering the last `seconds` (None: everything), at most about `max_points`."""

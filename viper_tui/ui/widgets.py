@@ -55,6 +55,7 @@ class PressureChart(Static):
         self._built_size: tuple[int, int] = (0, 0)
         self._built_at = -math.inf  # monotonic time of the last plot()
         self.builds = 0
+        self.drawn_until = -math.inf  # the history's newest sample at the last build
 
     @property
     def window(self) -> tuple[str, float | None]:
@@ -83,6 +84,7 @@ class PressureChart(Static):
         shift = self.decade_shift
         self._points = [(p[0], p[1] + shift, p[2] + shift, p[3] + shift) for p in points] if shift else points
         self._now = now
+        self.drawn_until = history.last_time
         unit = f" ({self.unit})" if self.unit else ""
         name, span = self.window
         shown = f"last {name}" if span is not None else "all recorded"  # not "last all"
