@@ -50,8 +50,8 @@ from .units import DisplayUnit
 from .widgets import PressureChart, Readout
 
 CHART_REFRESH = 2.0  # seconds between chart rebuilds at most: each one redraws many cells
-READOUT_PERIOD = 0.1  # seconds between readout repaints at most: at 19 samples/s the digits,
-# sparklines and trends were most of the monitor's CPU, and nobody reads 19 values a second
+READOUT_PERIOD = 0.1  # seconds between readout repaints at most, when sampling faster than that
+# (interval 0): at 19 samples/s the digits, sparklines and trends were most of the monitor's CPU
 LOG_LINES = 500
 JOIN_TIMEOUT = 10.0
 EXIT_GRACE = 3.0  # seconds an orderly exit may take once the terminal is gone
@@ -246,7 +246,7 @@ class BaseApp(App[int]):
         self._last_sample = sample
         shown = self.units.sample(sample)
         wait = self._readouts_at + READOUT_PERIOD - time.monotonic()
-        if wait <= 0:
+        if wait <= 0 or self.sample_interval() >= READOUT_PERIOD:  # paced only as fast as it goes
             self._show_readouts()
         elif not self._readouts_due:  # the newest sample is shown when the period is over
             self._readouts_due = True
