@@ -50,10 +50,12 @@ import numpy as np
 from ..protocol.facts import PressureUnit, convert_pressure
 from ..readings import CHANNELS, Status
 from ..text import csv_cell, terminal_safe
+from .float_text import float_reprs, int_pairs
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
 
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
 EVENT_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s", "kind", "text")
+FORMAT_ROWS = 16384  # rows formatted at a time: a few MB of text, reused memory rather than fresh pages
 TIME_RANGE = (-62135596800.0, 253402300800.0)  # UNIX seconds of 0001-01-01 and 10000-01-01 UTC
 _WORDS = np.array([status_name(code) for code in range(256)], dtype=object)
 
@@ -78,51 +80,46 @@ def iso_times(t: np.ndarray) -> list[str]:
     return out
 
 
-def _floats(a: np.ndarray, blank: np.ndarray | None = None) -> list[str]:
-    """Shortest text that reads back as the same float (``repr``); empty where NaN or `blank`.
+def _floats(a: np.ndarray, blank: np.ndarray | None = None, prefix: str = "",
+            repeats: bool = True) -> list[str]:
+    """Shortest text that reads back as the same float (``repr``), after `prefix`; just the
+    prefix where NaN or `blank`.
 
-    Pressures repeat (a gauge gives a few digits): each distinct value is formatted once.
+    Pressures repeat (a gauge gives a few digits): each distinct value is formatted once
+    (`repeats`; times never repeat, so looking for repeats there is wasted).
     """
     hide = np.isnan(a) if blank is None else (np.isnan(a) | blank)
-    if a.size > 64:
+    if repeats and a.size > 64:
         bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
         if bits.size * 4 < a.size:
             values = bits.view(np.float64)
-            words = np.array(list(map(float.__repr__, values.tolist())) + [""], dtype=object)
+            words = np.array([prefix + w for w in float_reprs(values)] + [prefix], dtype=object)
             inverse = np.where(hide, bits.size, inverse.reshape(-1))
             out: list[str] = words[inverse].tolist()
             return out
-    out = list(map(float.__repr__, a.tolist()))
+    out = float_reprs(a)
+    if prefix:
+        out = [prefix + w for w in out]
     for k in np.flatnonzero(hide).tolist():
-        out[k] = ""
+        out[k] = prefix
     return out
 
 
-def _ints(a: np.ndarray) -> list[str]:
-    """Integers as text; a run number repeats, an index counts up: each distinct one once."""
-    if a.size > 64:
-        values, inverse = np.unique(a, return_inverse=True)
-        if values.size * 4 < a.size:
-            words = np.array(list(map(str, values.tolist())), dtype=object)
-            out: list[str] = words[inverse.reshape(-1)].tolist()
-            return out
-    return list(map(str, a.tolist()))
-
-
-_CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ" for each ms
+_CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ," for each ms
 
 
 def _clock() -> tuple[np.ndarray, np.ndarray]:
     if not _CLOCK:
         seconds = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
         _CLOCK.append(np.array([*seconds, ""], dtype=object))
-        _CLOCK.append(np.array([*(f".{ms:03d}Z" for ms in range(1000)), ""], dtype=object))
+        _CLOCK.append(np.array([*(f".{ms:03d}Z," for ms in range(1000)), ","], dtype=object))
     return _CLOCK[0], _CLOCK[1]
 
 
 def _iso_pieces(t: np.ndarray) -> list[list[str]]:
-    """`iso_times` as three pieces per row (date and "T", time of day, milliseconds and "Z"),
-    each a table look-up: the same text, without formatting every row's date."""
+    """`iso_times` and the comma after it as three pieces per row (date and "T", time of day,
+    milliseconds, "Z" and ","), each a table look-up: the same text, without formatting every
+    row's date."""
     stamps_ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
     ms = np.round(np.where(stamps_ok, t, 0.0) * 1e6).astype(np.int64) // 1000
     day, rest = np.divmod(ms, 86_400_000)
@@ -136,17 +133,21 @@ def _iso_pieces(t: np.ndarray) -> list[list[str]]:
             millis[np.where(hide, millis.size - 1, rest % 1000)].tolist()]
 
 
-def _interleave(cols: list[list[str]], seps: list[str], n: int) -> str:
-    """The lines ``c0 s0 c1 s1 ... ck "\n"`` of equal-length columns, in one join (no per-row
-    Python): `seps` are the texts between columns (``,`` or nothing)."""
+def _interleave(cols: list[list[str] | str], n: int) -> str:
+    """The lines of `n` rows from columns of cells (a str: that text in every row), each cell
+    already holding its comma or line end, in one join: no per-row Python."""
     k = len(cols)
-    flat: list[str] = [""] * (2 * k * n)
+    flat: list[str] = [""] * (k * n)
     for j, col in enumerate(cols):
-        flat[2 * j::2 * k] = col
-        sep = seps[j] if j < k - 1 else "\n"
-        if sep:
-            flat[2 * j + 1::2 * k] = [sep] * n
+        flat[j::k] = [col] * n if isinstance(col, str) else col
     return "".join(flat)
+
+
+def _time_cells(rows: Rows) -> list[list[str] | str]:
+    """The cells ``unix_time,run,index,elapsed_s`` (run and index as one text per row); a str is
+    the same text in every row."""
+    return [_floats(rows.time, repeats=False), ",", int_pairs(rows.run, rows.index), ",",
+            _floats(rows.elapsed, repeats=False)]
 
 
 def unit_factors(rf: RecordedFile, unit: PressureUnit) -> dict[int, float]:
@@ -179,25 +180,35 @@ def row_text(rows: Rows, keep_missing: bool, factors: dict[int, float] | None = 
     """The CSV lines (each ending in a line end) of a block of rows, formatted column by column;
     `factors` (unit_factors) converts the pressures."""
     status = rows.status
-    cols: list[list[str]] = [
-        *_iso_pieces(rows.time), _floats(rows.time), _ints(rows.run), _ints(rows.index),
-        _floats(rows.elapsed)]
-    seps = ["", "", *[","] * 20]
+    cols: list[list[str] | str] = [*_iso_pieces(rows.time), *_time_cells(rows)]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
     pressures = rows.pressures if factors is None else converted(rows, factors)
     for c, values in enumerate(pressures):
         blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
-        cols.append(_floats(values, blank))
+        cols.append(_floats(values, blank, ","))
     cols.append(_status_words(status))
-    return _interleave(cols, seps, len(rows))
+    return _interleave(cols, len(rows))
+
+
+_STATUS_KINDS = [int(code) for code in Status]  # the codes with a word; any other is spelt as its number
+_KIND = np.full(256, -1, dtype=np.int64)
+_KIND[_STATUS_KINDS] = np.arange(len(_STATUS_KINDS))
+_STATUS_TRIPLES = np.array([f",{status_name(a)},{status_name(b)},{status_name(c)}\n" for a in _STATUS_KINDS
+                            for b in _STATUS_KINDS for c in _STATUS_KINDS], dtype=object)
 
 
 def _status_words(status: np.ndarray) -> list[str]:
-    """The status cells of each row as one text (``ok,ok,over_range``): a row's three codes
-    repeat from row to row, so each combination is spelt once."""
+    """The status cells of each row as one text after a comma, with the line end
+    (``,ok,ok,over_range\n``): every combination of three known codes is spelt once, in a table;
+    a row with another code (a damaged file) has its combination spelt for the block."""
+    kind = _KIND[status]
+    if status.shape[1] == 3 and (kind >= 0).all():
+        width = len(_STATUS_KINDS)
+        triple: list[str] = _STATUS_TRIPLES[(kind[:, 0] * width + kind[:, 1]) * width + kind[:, 2]].tolist()
+        return triple
     codes = status.astype(np.int64) @ (np.int64(1) << (8 * np.arange(status.shape[1], dtype=np.int64)))
     values, inverse = np.unique(codes, return_inverse=True)
-    words = np.array([",".join(_WORDS[(v >> (8 * np.arange(status.shape[1]))) & 255].tolist())
+    words = np.array(["," + ",".join(_WORDS[(v >> (8 * np.arange(status.shape[1]))) & 255].tolist()) + "\n"
                       for v in values.tolist()], dtype=object)
     out: list[str] = words[inverse.reshape(-1)].tolist()
     return out
@@ -270,10 +281,18 @@ def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
     for start, stop in narrow(rf, spans, since, until):
         for rows in rf.blocks(start, stop, block):
             rows = select(rows, since, until)
-            if len(rows):
-                out.write(row_text(rows, keep_missing, factors))
-                written += len(rows)
+            for a in range(0, len(rows), FORMAT_ROWS):
+                out.write(row_text(_part(rows, a, a + FORMAT_ROWS), keep_missing, factors))
+            written += len(rows)
     return written
+
+
+def _part(rows: Rows, a: int, b: int) -> Rows:
+    """Rows a to b of a block (views, no copy)."""
+    if a == 0 and b >= len(rows):
+        return rows
+    return Rows(rows.start + a, rows.index[a:b], rows.elapsed[a:b], rows.ig[a:b], rows.cg1[a:b],
+                rows.cg2[a:b], rows.time[a:b], rows.run[a:b], rows.status[a:b])
 
 
 def event_rows(rf: RecordedFile, runs: list[int] | None, since: float | None,
