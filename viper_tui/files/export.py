@@ -42,6 +42,7 @@ The command itself (arguments, exit codes, OUT.partial) is commands/export.py.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -50,7 +51,7 @@ import numpy as np
 from ..protocol.facts import PressureUnit, convert_pressure
 from ..readings import CHANNELS, Status
 from ..text import csv_cell, terminal_safe
-from .float_text import float_reprs, int_pairs
+from .float_text import float_reprs, int_rows
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
 
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
@@ -80,29 +81,31 @@ def iso_times(t: np.ndarray) -> list[str]:
     return out
 
 
-def _floats(a: np.ndarray, blank: np.ndarray | None = None, prefix: str = "",
+def _floats(a: np.ndarray, blank: np.ndarray | None = None, comma: bool = False,
             repeats: bool = True) -> list[str]:
-    """Shortest text that reads back as the same float (``repr``), after `prefix`; just the
-    prefix where NaN or `blank`.
-
-    Pressures repeat (a gauge gives a few digits): each distinct value is formatted once
-    (`repeats`; times never repeat, so looking for repeats there is wasted).
-    """
+    """Shortest text that reads back as the same float (``repr``), after a comma with `comma`;
+    empty (just the comma) where NaN or `blank`. `repeats`: see `_float_table`."""
     hide = np.isnan(a) if blank is None else (np.isnan(a) | blank)
-    if repeats and a.size > 64:
-        bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
-        if bits.size * 4 < a.size:
-            values = bits.view(np.float64)
-            words = np.array([prefix + w for w in float_reprs(values)] + [prefix], dtype=object)
-            inverse = np.where(hide, bits.size, inverse.reshape(-1))
-            out: list[str] = words[inverse].tolist()
-            return out
-    out = float_reprs(a)
-    if prefix:
-        out = [prefix + w for w in out]
+    table = _float_table(a, hide, comma) if repeats else None
+    if table is not None:
+        out: list[str] = table[0][table[1]].tolist()
+        return out
+    out = float_reprs(a, comma)
     for k in np.flatnonzero(hide).tolist():
-        out[k] = prefix
+        out[k] = "," if comma else ""
     return out
+
+
+def _float_table(a: np.ndarray, hide: np.ndarray, comma: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """Pressures repeat (a gauge gives a few digits): each distinct value's text once, in a table
+    (its last entry the empty cell), and each row's entry in it; None where values rarely repeat."""
+    if a.size <= 64:
+        return None
+    bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
+    if bits.size * 4 >= a.size:
+        return None
+    words = np.array([*float_reprs(bits.view(np.float64), comma), "," if comma else ""], dtype=object)
+    return words, np.where(hide, bits.size, inverse.reshape(-1))
 
 
 _CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ," for each ms
@@ -133,21 +136,45 @@ def _iso_pieces(t: np.ndarray) -> list[list[str]]:
             millis[np.where(hide, millis.size - 1, rest % 1000)].tolist()]
 
 
-def _interleave(cols: list[list[str] | str], n: int) -> str:
-    """The lines of `n` rows from columns of cells (a str: that text in every row), each cell
-    already holding its comma or line end, in one join: no per-row Python."""
+def _interleave(cols: list[list[str]], n: int) -> str:
+    """The lines of `n` rows from columns of cells, each cell already holding its comma or line
+    end, in one join: no per-row Python."""
     k = len(cols)
     flat: list[str] = [""] * (k * n)
     for j, col in enumerate(cols):
-        flat[j::k] = [col] * n if isinstance(col, str) else col
+        flat[j::k] = col
     return "".join(flat)
 
 
-def _time_cells(rows: Rows) -> list[list[str] | str]:
-    """The cells ``unix_time,run,index,elapsed_s`` (run and index as one text per row); a str is
-    the same text in every row."""
-    return [_floats(rows.time, repeats=False), ",", int_pairs(rows.run, rows.index), ",",
-            _floats(rows.elapsed, repeats=False)]
+def _time_cells(rows: Rows) -> list[list[str]]:
+    """The cells ``unix_time``, ``,run,index`` (one text per row) and ``,elapsed_s``."""
+    return [_floats(rows.time, repeats=False), int_rows(np.column_stack([rows.run, rows.index])),
+            _floats(rows.elapsed, comma=True, repeats=False)]
+
+
+def _tail_cells(pressures: list[np.ndarray], hide: list[np.ndarray], status: np.ndarray) -> list[list[str]]:
+    """The cells ``,IG,CG1,CG2,IG_status,CG1_status,CG2_status`` and the line end. A row's pressures
+    and statuses repeat together (a gauge gives a few digits), so where they do, each combination
+    is one text, spelt once: one string per row rather than four."""
+    tables = [_float_table(values, hidden, True) for values, hidden in zip(pressures, hide)]
+    words, codes = _status_table(status)
+    parts = [t for t in tables if t is not None] + ([(words, codes)] if codes is not None else [])
+    if len(parts) == 4 and math.prod(len(table) for table, _ in parts) < 2 ** 62:
+        combined = np.zeros(len(status), dtype=np.int64)
+        for table, index in parts:
+            combined = combined * len(table) + index
+        distinct, inverse = np.unique(combined, return_inverse=True)
+        if distinct.size * 4 < len(status):
+            texts: list[list[str]] = []
+            rest = distinct
+            for table, _ in reversed(parts):
+                rest, k = np.divmod(rest, len(table))
+                texts.insert(0, table[k].tolist())
+            joined = np.array(["".join(cells) for cells in zip(*texts)], dtype=object)
+            one: list[str] = joined[inverse.reshape(-1)].tolist()
+            return [one]
+    cols = [_floats(values, hidden, True) for values, hidden in zip(pressures, hide)]
+    return [*cols, _status_words(status)]
 
 
 def unit_factors(rf: RecordedFile, unit: PressureUnit) -> dict[int, float]:
@@ -180,13 +207,11 @@ def row_text(rows: Rows, keep_missing: bool, factors: dict[int, float] | None = 
     """The CSV lines (each ending in a line end) of a block of rows, formatted column by column;
     `factors` (unit_factors) converts the pressures."""
     status = rows.status
-    cols: list[list[str] | str] = [*_iso_pieces(rows.time), *_time_cells(rows)]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
     pressures = rows.pressures if factors is None else converted(rows, factors)
-    for c, values in enumerate(pressures):
-        blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
-        cols.append(_floats(values, blank, ","))
-    cols.append(_status_words(status))
+    hide = [np.isnan(values) if keep_missing else np.isnan(values) | ((status[:, c] != Status.OK) & ~earlier)
+            for c, values in enumerate(pressures)]
+    cols = [*_iso_pieces(rows.time), *_time_cells(rows), *_tail_cells(list(pressures), hide, status)]
     return _interleave(cols, len(rows))
 
 
@@ -197,14 +222,22 @@ _STATUS_TRIPLES = np.array([f",{status_name(a)},{status_name(b)},{status_name(c)
                             for b in _STATUS_KINDS for c in _STATUS_KINDS], dtype=object)
 
 
-def _status_words(status: np.ndarray) -> list[str]:
-    """The status cells of each row as one text after a comma, with the line end
-    (``,ok,ok,over_range\n``): every combination of three known codes is spelt once, in a table;
-    a row with another code (a damaged file) has its combination spelt for the block."""
+def _status_table(status: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every combination of three known codes spelt once (``,ok,ok,over_range\n``) and each
+    row's entry; None for the entries where a row holds another code (a damaged file)."""
     kind = _KIND[status]
-    if status.shape[1] == 3 and (kind >= 0).all():
-        width = len(_STATUS_KINDS)
-        triple: list[str] = _STATUS_TRIPLES[(kind[:, 0] * width + kind[:, 1]) * width + kind[:, 2]].tolist()
+    if status.shape[1] != 3 or not (kind >= 0).all():
+        return _STATUS_TRIPLES, None
+    width = len(_STATUS_KINDS)
+    return _STATUS_TRIPLES, (kind[:, 0] * width + kind[:, 1]) * width + kind[:, 2]
+
+
+def _status_words(status: np.ndarray) -> list[str]:
+    """The status cells of each row as one text after a comma, with the line end; a row's three
+    codes repeat from row to row, so each combination is spelt once."""
+    table, entries = _status_table(status)
+    if entries is not None:
+        triple: list[str] = table[entries].tolist()
         return triple
     codes = status.astype(np.int64) @ (np.int64(1) << (8 * np.arange(status.shape[1], dtype=np.int64)))
     values, inverse = np.unique(codes, return_inverse=True)

@@ -25,7 +25,7 @@ def _slow(a: np.ndarray) -> list[str]:
     return list(map(float.__repr__, a.tolist()))
 
 
-def _fast_dumps() -> Callable[[np.ndarray], str] | None:
+def _fast_dumps() -> Callable[[np.ndarray], bytes] | None:
     """orjson's array formatter, or None when orjson is missing."""
     try:
         import orjson
@@ -33,8 +33,8 @@ def _fast_dumps() -> Callable[[np.ndarray], str] | None:
         return None
     option = orjson.OPT_SERIALIZE_NUMPY
 
-    def dumps(a: np.ndarray) -> str:
-        return orjson.dumps(a, option=option).decode("ascii")
+    def dumps(a: np.ndarray) -> bytes:
+        return orjson.dumps(a, option=option)
 
     return dumps
 
@@ -60,17 +60,32 @@ def _in_domain(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _checked() -> Callable[[np.ndarray], str] | None:
-    """orjson's formatter if it writes every probe as repr does, and integer pairs as
-    ``[[a,b],[c,d]]``, else None."""
+_OPEN_TO_COMMA = bytes.maketrans(b"[", b",")
+
+
+def _cells(text: bytes, comma: bool) -> list[str]:
+    """orjson's array text cut into cells: a 1-D array's ``[a,b]`` into ``a``, ``b``; with `comma`,
+    a 2-D one's ``[[a],[b,c]]`` into ``,a`` and ``,b,c`` (each row's cells after a comma, which a
+    CSV line wants anyway: one string per row, the comma included)."""
+    if comma:
+        return text[1:-2].translate(_OPEN_TO_COMMA).decode("ascii").split("],")
+    return text[1:-1].decode("ascii").split(",")
+
+
+def _checked() -> Callable[[np.ndarray], bytes] | None:
+    """orjson's formatter if it writes every probe as repr does (alone and as rows of one), and
+    rows of integers as ``[[a,b],[c,d]]``, else None."""
     dumps = _fast_dumps()
     if dumps is None:
         return None
     probes = _probes()
-    if dumps(probes)[1:-1].split(",") != _slow(probes):  # pragma: no cover - a different orjson
+    want = _slow(probes)
+    if _cells(dumps(probes), False) != want:  # pragma: no cover - a different orjson
+        return None
+    if _cells(dumps(probes.reshape(-1, 1)), True) != ["," + w for w in want]:  # pragma: no cover
         return None
     pairs = np.array([[0, -1], [2 ** 31 - 1, -(2 ** 31)], [2 ** 63 - 1, -(2 ** 63)], [7, 42]], dtype=np.int64)
-    if dumps(pairs) != "[[" + "],[".join(f"{a},{b}" for a, b in pairs.tolist()) + "]]":  # pragma: no cover
+    if _cells(dumps(pairs), True) != [f",{a},{b}" for a, b in pairs.tolist()]:  # pragma: no cover
         return None
     return dumps
 
@@ -78,23 +93,27 @@ def _checked() -> Callable[[np.ndarray], str] | None:
 _DUMPS = _checked()
 
 
-def float_reprs(a: np.ndarray) -> list[str]:
-    """``[repr(float(x)) for x in a]``, the same text, formatted in C where that is proven equal."""
+def float_reprs(a: np.ndarray, comma: bool = False) -> list[str]:
+    """``[repr(float(x)) for x in a]`` (with `comma`, each text after a comma), the same text,
+    formatted in C where that is proven equal."""
     a = np.ascontiguousarray(a, dtype=np.float64)
+    lead = "," if comma else ""
     if _DUMPS is None or a.size == 0:
-        return _slow(a)
+        return [lead + w for w in _slow(a)] if comma else _slow(a)
     fast = _in_domain(a)
+    shape = (-1, 1) if comma else (-1,)
     if fast.all():
-        return _DUMPS(a)[1:-1].split(",")
-    out = _DUMPS(np.where(fast, a, 0.0))[1:-1].split(",")
+        return _cells(_DUMPS(a.reshape(shape)), comma)
+    out = _cells(_DUMPS(np.where(fast, a, 0.0).reshape(shape)), comma)
     rest = np.flatnonzero(~fast)
     for k, text in zip(rest.tolist(), _slow(a[rest])):
-        out[k] = text
+        out[k] = lead + text
     return out
 
 
-def int_pairs(a: np.ndarray, b: np.ndarray) -> list[str]:
-    """``f"{a[k]},{b[k]}"`` for two integer arrays: one text per pair, formatted in C."""
-    if _DUMPS is None or a.size == 0:
-        return [f"{x},{y}" for x, y in zip(a.tolist(), b.tolist())]
-    return _DUMPS(np.column_stack([a, b]).astype(np.int64))[2:-2].split("],[")
+def int_rows(a: np.ndarray) -> list[str]:
+    """Each row of a 2-D integer array as its numbers, each after a comma (``,1,42``): one text
+    per row, formatted in C."""
+    if _DUMPS is None or a.shape[0] == 0:
+        return ["".join(f",{x}" for x in row) for row in a.tolist()]
+    return _cells(_DUMPS(np.ascontiguousarray(a, dtype=np.int64)), True)
