@@ -44,13 +44,16 @@ def test_float_reprs_is_repr(formatter, values):
 
 @st.composite
 def blocks(draw: st.DrawFn) -> Rows:
-    n = draw(st.integers(1, 150))
+    n = draw(st.integers(1, 300))
     floats = st.lists(FLOATS, min_size=n, max_size=n)
     repeated = st.lists(st.sampled_from(draw(st.lists(FLOATS, min_size=1, max_size=4))),
                         min_size=n, max_size=n)  # pressures repeat: the table path
     ints = st.lists(st.integers(-2 ** 31, 2 ** 31 - 1), min_size=n, max_size=n)
     runs = st.lists(st.sampled_from([0, 1, 2, 2 ** 31 - 1]), min_size=n, max_size=n)
-    status = np.array(draw(st.lists(st.tuples(CODES, CODES, CODES), min_size=n, max_size=n)), dtype="u1")
+    triples = st.tuples(CODES, CODES, CODES)
+    few = st.sampled_from(draw(st.lists(triples, min_size=1, max_size=3)))  # statuses repeat too
+    status = np.array(draw(st.lists(st.one_of(triples, few) if draw(st.booleans()) else few,
+                                    min_size=n, max_size=n)), dtype="u1")
     pressures = [np.array(draw(st.one_of(floats, repeated)), dtype=np.float64) for _ in range(3)]
     return Rows(0, np.array(draw(ints), dtype="i4"), np.array(draw(floats), dtype=np.float64),
                 *pressures, np.array(draw(floats), dtype=np.float64), np.array(draw(runs), dtype="i4"),
