@@ -51,7 +51,7 @@ import numpy as np
 from ..protocol.facts import PressureUnit, convert_pressure
 from ..readings import CHANNELS, Status
 from ..text import csv_cell, terminal_safe
-from .float_text import float_reprs, int_rows
+from .float_text import float_reprs, int_texts
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
 
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
@@ -90,7 +90,9 @@ def _floats(a: np.ndarray, blank: np.ndarray | None = None, comma: bool = False,
     if table is not None:
         out: list[str] = table[0][table[1]].tolist()
         return out
-    out = float_reprs(a, comma)
+    out = float_reprs(a)
+    if comma:
+        out = ["," + w for w in out]
     for k in np.flatnonzero(hide).tolist():
         out[k] = "," if comma else ""
     return out
@@ -104,7 +106,8 @@ def _float_table(a: np.ndarray, hide: np.ndarray, comma: bool) -> tuple[np.ndarr
     bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
     if bits.size * 4 >= a.size:
         return None
-    words = np.array([*float_reprs(bits.view(np.float64), comma), "," if comma else ""], dtype=object)
+    lead = "," if comma else ""
+    words = np.array([lead + w for w in float_reprs(bits.view(np.float64))] + [lead], dtype=object)
     return words, np.where(hide, bits.size, inverse.reshape(-1))
 
 
@@ -126,7 +129,11 @@ def _iso_pieces(t: np.ndarray) -> list[list[str]]:
     stamps_ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
     ms = np.round(np.where(stamps_ok, t, 0.0) * 1e6).astype(np.int64) // 1000
     day, rest = np.divmod(ms, 86_400_000)
-    days, inverse = np.unique(day, return_inverse=True)
+    first, last = (int(day.min()), int(day.max())) if day.size else (0, 0)
+    if last - first < 64:  # a block spans a day or a few: each day's date by its offset, no sort
+        days, inverse = np.arange(first, last + 1), day - first
+    else:
+        days, inverse = np.unique(day, return_inverse=True)
     dates = np.array([d + "T" for d in np.datetime_as_string(days.astype("datetime64[D]")).tolist()]
                      + [""], dtype=object)
     seconds, millis = _clock()
@@ -147,9 +154,14 @@ def _interleave(cols: list[list[str]], n: int) -> str:
 
 
 def _time_cells(rows: Rows) -> list[list[str]]:
-    """The cells ``unix_time``, ``,run,index`` (one text per row) and ``,elapsed_s``."""
-    return [_floats(rows.time, repeats=False), int_rows(np.column_stack([rows.run, rows.index])),
-            _floats(rows.elapsed, comma=True, repeats=False)]
+    """The cells ``unix_time``, ``,run,``, ``index``, ``,`` and ``elapsed_s`` (a run number
+    repeats: each distinct one is spelt once)."""
+    n = len(rows)
+    runs, inverse = ((rows.run[:1], np.zeros(n, dtype=np.int64)) if n and (rows.run == rows.run[0]).all()
+                     else np.unique(rows.run, return_inverse=True))
+    run_words = np.array([f",{r}," for r in runs.tolist()], dtype=object)
+    return [_floats(rows.time, repeats=False), run_words[inverse.reshape(-1)].tolist(),
+            int_texts(rows.index), [","] * n, _floats(rows.elapsed, repeats=False)]
 
 
 def _tail_cells(pressures: list[np.ndarray], hide: list[np.ndarray], status: np.ndarray) -> list[list[str]]:

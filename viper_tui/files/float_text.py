@@ -60,60 +60,49 @@ def _in_domain(a: np.ndarray) -> np.ndarray:
     return out
 
 
-_OPEN_TO_COMMA = bytes.maketrans(b"[", b",")
-
-
-def _cells(text: bytes, comma: bool) -> list[str]:
-    """orjson's array text cut into cells: a 1-D array's ``[a,b]`` into ``a``, ``b``; with `comma`,
-    a 2-D one's ``[[a],[b,c]]`` into ``,a`` and ``,b,c`` (each row's cells after a comma, which a
-    CSV line wants anyway: one string per row, the comma included)."""
-    if comma:
-        return text[1:-2].translate(_OPEN_TO_COMMA).decode("ascii").split("],")
+def _cells(text: bytes) -> list[str]:
+    """orjson's text of a 1-D array, ``[a,b]``, cut into its cells ``a`` and ``b``."""
     return text[1:-1].decode("ascii").split(",")
 
 
 def _checked() -> Callable[[np.ndarray], bytes] | None:
-    """orjson's formatter if it writes every probe as repr does (alone and as rows of one), and
-    rows of integers as ``[[a,b],[c,d]]``, else None."""
+    """orjson's formatter if it writes every probe as repr does, and integers as str does, else
+    None."""
     dumps = _fast_dumps()
     if dumps is None:
         return None
     probes = _probes()
-    want = _slow(probes)
-    if _cells(dumps(probes), False) != want:  # pragma: no cover - a different orjson
+    if _cells(dumps(probes)) != _slow(probes):  # pragma: no cover - a different orjson
         return None
-    if _cells(dumps(probes.reshape(-1, 1)), True) != ["," + w for w in want]:  # pragma: no cover
-        return None
-    pairs = np.array([[0, -1], [2 ** 31 - 1, -(2 ** 31)], [2 ** 63 - 1, -(2 ** 63)], [7, 42]], dtype=np.int64)
-    if _cells(dumps(pairs), True) != [f",{a},{b}" for a, b in pairs.tolist()]:  # pragma: no cover
-        return None
+    ints = np.array([0, -1, 7, 42, 2 ** 31 - 1, -(2 ** 31), 2 ** 63 - 1, -(2 ** 63)], dtype=np.int64)
+    for array in (ints, ints[:6].astype(np.int32)):
+        if _cells(dumps(array)) != list(map(str, array.tolist())):  # pragma: no cover
+            return None
     return dumps
 
 
 _DUMPS = _checked()
 
 
-def float_reprs(a: np.ndarray, comma: bool = False) -> list[str]:
-    """``[repr(float(x)) for x in a]`` (with `comma`, each text after a comma), the same text,
-    formatted in C where that is proven equal."""
+def float_reprs(a: np.ndarray) -> list[str]:
+    """``[repr(float(x)) for x in a]``, the same text, formatted in C where that is proven equal."""
     a = np.ascontiguousarray(a, dtype=np.float64)
-    lead = "," if comma else ""
     if _DUMPS is None or a.size == 0:
-        return [lead + w for w in _slow(a)] if comma else _slow(a)
+        return _slow(a)
     fast = _in_domain(a)
-    shape = (-1, 1) if comma else (-1,)
     if fast.all():
-        return _cells(_DUMPS(a.reshape(shape)), comma)
-    out = _cells(_DUMPS(np.where(fast, a, 0.0).reshape(shape)), comma)
+        return _cells(_DUMPS(a))
+    out = _cells(_DUMPS(np.where(fast, a, 0.0)))
     rest = np.flatnonzero(~fast)
     for k, text in zip(rest.tolist(), _slow(a[rest])):
-        out[k] = lead + text
+        out[k] = text
     return out
 
 
-def int_rows(a: np.ndarray) -> list[str]:
-    """Each row of a 2-D integer array as its numbers, each after a comma (``,1,42``): one text
-    per row, formatted in C."""
-    if _DUMPS is None or a.shape[0] == 0:
-        return ["".join(f",{x}" for x in row) for row in a.tolist()]
-    return _cells(_DUMPS(np.ascontiguousarray(a, dtype=np.int64)), True)
+def int_texts(a: np.ndarray) -> list[str]:
+    """``[str(int(x)) for x in a]`` for a 1-D integer array, formatted in C."""
+    if a.dtype not in (np.int32, np.int64):
+        a = a.astype(np.int64)
+    if _DUMPS is None or a.size == 0:
+        return list(map(str, a.tolist()))
+    return _cells(_DUMPS(np.ascontiguousarray(a)))
