@@ -30,8 +30,9 @@ select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seco
 
 A time filter finds its rows by binary search over the Time column within each run (/runs),
 so ``--since`` over the last rows of a year reads only those rows; the rows are formatted a
-column at a time (ISO times from tables, repeated values formatted once), the same text as
-formatting them row by row. Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
+column at a time, FORMAT_ROWS at once (ISO times from tables, repeated values formatted once,
+a row's pressures and statuses as one text per repeated combination, times and indexes in C by
+float_text.py), the same text as formatting them row by row. Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
 little memory, and a recorder may go on writing it meanwhile (the export stops at the rows the
 file held when it began). ``-o OUT`` writes OUT.partial and renames it when complete. A closed
 pipe (``| head``) ends the export quietly.
