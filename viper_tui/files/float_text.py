@@ -1,15 +1,17 @@
 """Many floats as ``repr`` text at once: the export's time columns, at tens of ns a value.
 
 CPython's ``float.__repr__`` (David Gay's shortest round-trip digits) costs 0.5-0.8 us a value on
-this project's machines, which alone keeps a full export under 1 M rows/s. orjson formats a numpy
-array with a proven shortest round-trip algorithm, in C, and writes the same text as ``repr`` for
-every finite value with ``|x| >= 1e-4`` and for zeros (``-0.0`` too): the same digits (shortest,
-then closest), positional below 1e16, ``1e+16`` style from there. Below 1e-4 the two lay the digits
-out differently (``1e-05`` against ``0.00001``), so those values, NaN and infinities go to ``repr``.
+this project's machines, which alone keeps a full export under 1 M rows/s. orjson formats a whole
+numpy array in C with a shortest round-trip algorithm, and writes the same text as ``repr`` for
+every finite value with ``|x| >= 1e-4`` and for zeros (``-0.0`` too): the same digits (the
+shortest that read back as the value, then the closest), positional below 1e16, ``1e+16`` style
+from there. Below 1e-4 the two lay the digits out differently (``1e-05`` against ``0.00001``), so
+those values, NaN and infinities go to ``repr``.
 
-That equality is checked at import on probe values (the layout boundaries, subnormals, the largest
-float, random bit patterns); if an orjson release wrote any of them differently, or orjson is
-missing, every value goes to ``repr``: slower, never different.
+That equality is checked at import on probe values (the layout boundaries and their neighbours,
+subnormals, the largest float, scrambled bit patterns, every decade) and by a property test
+(tests/files/test_export_float_text.py); if an orjson release wrote any probe differently, or
+orjson is missing, every value goes to ``repr``: slower, never different.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _fast_dumps() -> Callable[[np.ndarray], bytes] | None:
 
 
 def _probes() -> np.ndarray:
-    """Values on and around each boundary of repr's layout, and random bit patterns."""
+    """Values on and around each boundary of repr's layout, scrambled bit patterns, every decade."""
     edges = np.array([0.0, -0.0, 1e-4, 1e16, 1e17, 1e21, 1e22, 1e308, 5e-324, 2.2250738585072014e-308,
                       1.7976931348623157e308, 0.1, 0.15, 1.0, 2.0 ** 53, 2.0 ** 63, 9007199254740993.0,
                       1.7e9, 1700000000.1234567, 123456789.123, 760.0, 1e-3])
@@ -87,7 +89,7 @@ _DUMPS = _checked()
 
 
 def float_reprs(a: np.ndarray) -> list[str]:
-    """``[repr(float(x)) for x in a]``, the same text, formatted in C where that is proven equal."""
+    """``[repr(float(x)) for x in a]``, the same text, formatted in C where checked equal."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     if _DUMPS is None or a.size == 0:
         return _slow(a)
