@@ -27,6 +27,7 @@
         ps.textual
         ps.pyserial
         ps.h5py
+        ps.orjson
         ps.plotext
       ];
       # pyproject.toml [project.optional-dependencies] test (textual-serve is also the `web` extra).

@@ -56,7 +56,7 @@ let
   # The nixpkgs Python packages the flake may name (a name not here fails the evaluation).
   nixpkgsPython = [
     "textual" "pyserial" "h5py" "plotext" "pytest" "hypothesis" "pytest-asyncio" "setuptools" "textual-serve"
-    "import-linter" "mypy" "apprise"
+    "import-linter" "mypy" "apprise" "orjson"
     "markdown-it-py" "linkify-it-py" "mdit-py-plugins" "platformdirs" "pygments" "rich"
     "typing-extensions"
   ];

@@ -30,8 +30,9 @@ select rows (or events): T is ISO-8601 (UTC unless it names a zone) or UNIX seco
 
 A time filter finds its rows by binary search over the Time column within each run (/runs),
 so ``--since`` over the last rows of a year reads only those rows; the rows are formatted a
-column at a time (ISO times from tables, repeated values formatted once), the same text as
-formatting them row by row. Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
+column at a time, FORMAT_ROWS at once (ISO times from tables, repeated values formatted once,
+a row's pressures and statuses as one text per repeated combination, times and indexes in C by
+float_text.py), the same text as formatting them row by row. Read-only (see recorded.py) and streamed in blocks: a file of tens of millions of rows needs
 little memory, and a recorder may go on writing it meanwhile (the export stops at the rows the
 file held when it began). ``-o OUT`` writes OUT.partial and renames it when complete. A closed
 pipe (``| head``) ends the export quietly.
@@ -42,6 +43,7 @@ The command itself (arguments, exit codes, OUT.partial) is commands/export.py.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -50,10 +52,12 @@ import numpy as np
 from ..protocol.facts import PressureUnit, convert_pressure
 from ..readings import CHANNELS, Status
 from ..text import csv_cell, terminal_safe
+from .float_text import float_reprs, int_texts
 from .recorded import BLOCK_ROWS, RecordedFile, Rows, status_name
 
 ROW_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s")
 EVENT_COLUMNS = ("time", "unix_time", "run", "index", "elapsed_s", "kind", "text")
+FORMAT_ROWS = 16384  # rows formatted at a time: a few MB of text, reused memory rather than fresh pages
 TIME_RANGE = (-62135596800.0, 253402300800.0)  # UNIX seconds of 0001-01-01 and 10000-01-01 UTC
 _WORDS = np.array([status_name(code) for code in range(256)], dtype=object)
 
@@ -78,55 +82,59 @@ def iso_times(t: np.ndarray) -> list[str]:
     return out
 
 
-def _floats(a: np.ndarray, blank: np.ndarray | None = None) -> list[str]:
-    """Shortest text that reads back as the same float (``repr``); empty where NaN or `blank`.
-
-    Pressures repeat (a gauge gives a few digits): each distinct value is formatted once.
-    """
+def _floats(a: np.ndarray, blank: np.ndarray | None = None, comma: bool = False,
+            repeats: bool = True) -> list[str]:
+    """Shortest text that reads back as the same float (``repr``), after a comma with `comma`;
+    empty (just the comma) where NaN or `blank`. `repeats`: see `_float_table`."""
     hide = np.isnan(a) if blank is None else (np.isnan(a) | blank)
-    if a.size > 64:
-        bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
-        if bits.size * 4 < a.size:
-            values = bits.view(np.float64)
-            words = np.array(list(map(float.__repr__, values.tolist())) + [""], dtype=object)
-            inverse = np.where(hide, bits.size, inverse.reshape(-1))
-            out: list[str] = words[inverse].tolist()
-            return out
-    out = list(map(float.__repr__, a.tolist()))
+    table = _float_table(a, hide, comma) if repeats else None
+    if table is not None:
+        out: list[str] = table[0][table[1]].tolist()
+        return out
+    out = float_reprs(a)
+    if comma:
+        out = ["," + w for w in out]
     for k in np.flatnonzero(hide).tolist():
-        out[k] = ""
+        out[k] = "," if comma else ""
     return out
 
 
-def _ints(a: np.ndarray) -> list[str]:
-    """Integers as text; a run number repeats, an index counts up: each distinct one once."""
-    if a.size > 64:
-        values, inverse = np.unique(a, return_inverse=True)
-        if values.size * 4 < a.size:
-            words = np.array(list(map(str, values.tolist())), dtype=object)
-            out: list[str] = words[inverse.reshape(-1)].tolist()
-            return out
-    return list(map(str, a.tolist()))
+def _float_table(a: np.ndarray, hide: np.ndarray, comma: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """Pressures repeat (a gauge gives a few digits): each distinct value's text once, in a table
+    (its last entry the empty cell), and each row's entry in it; None where values rarely repeat."""
+    if a.size <= 64:
+        return None
+    bits, inverse = np.unique(a.view(np.int64), return_inverse=True)  # -0.0 is not 0.0
+    if bits.size * 4 >= a.size:
+        return None
+    lead = "," if comma else ""
+    words = np.array([lead + w for w in float_reprs(bits.view(np.float64))] + [lead], dtype=object)
+    return words, np.where(hide, bits.size, inverse.reshape(-1))
 
 
-_CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ" for each ms
+_CLOCK: list[np.ndarray] = []  # "HH:MM:SS" for each second of a day, ".mmmZ," for each ms
 
 
 def _clock() -> tuple[np.ndarray, np.ndarray]:
     if not _CLOCK:
         seconds = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
         _CLOCK.append(np.array([*seconds, ""], dtype=object))
-        _CLOCK.append(np.array([*(f".{ms:03d}Z" for ms in range(1000)), ""], dtype=object))
+        _CLOCK.append(np.array([*(f".{ms:03d}Z," for ms in range(1000)), ","], dtype=object))
     return _CLOCK[0], _CLOCK[1]
 
 
 def _iso_pieces(t: np.ndarray) -> list[list[str]]:
-    """`iso_times` as three pieces per row (date and "T", time of day, milliseconds and "Z"),
-    each a table look-up: the same text, without formatting every row's date."""
+    """`iso_times` and the comma after it as three pieces per row (date and "T", time of day,
+    milliseconds, "Z" and ","), each a table look-up: the same text, without formatting every
+    row's date."""
     stamps_ok = np.isfinite(t) & (t >= TIME_RANGE[0]) & (t < TIME_RANGE[1])
     ms = np.round(np.where(stamps_ok, t, 0.0) * 1e6).astype(np.int64) // 1000
     day, rest = np.divmod(ms, 86_400_000)
-    days, inverse = np.unique(day, return_inverse=True)
+    first, last = (int(day.min()), int(day.max())) if day.size else (0, 0)
+    if last - first < 64:  # a block spans a day or a few: each day's date by its offset, no sort
+        days, inverse = np.arange(first, last + 1), day - first
+    else:
+        days, inverse = np.unique(day, return_inverse=True)
     dates = np.array([d + "T" for d in np.datetime_as_string(days.astype("datetime64[D]")).tolist()]
                      + [""], dtype=object)
     seconds, millis = _clock()
@@ -136,17 +144,50 @@ def _iso_pieces(t: np.ndarray) -> list[list[str]]:
             millis[np.where(hide, millis.size - 1, rest % 1000)].tolist()]
 
 
-def _interleave(cols: list[list[str]], seps: list[str], n: int) -> str:
-    """The lines ``c0 s0 c1 s1 ... ck "\n"`` of equal-length columns, in one join (no per-row
-    Python): `seps` are the texts between columns (``,`` or nothing)."""
+def _interleave(cols: list[list[str]], n: int) -> str:
+    """The lines of `n` rows from columns of cells, each cell already holding its comma or line
+    end, in one join: no per-row Python."""
     k = len(cols)
-    flat: list[str] = [""] * (2 * k * n)
+    flat: list[str] = [""] * (k * n)
     for j, col in enumerate(cols):
-        flat[2 * j::2 * k] = col
-        sep = seps[j] if j < k - 1 else "\n"
-        if sep:
-            flat[2 * j + 1::2 * k] = [sep] * n
+        flat[j::k] = col
     return "".join(flat)
+
+
+def _time_cells(rows: Rows) -> list[list[str]]:
+    """The cells ``unix_time``, ``,run,``, ``index``, ``,`` and ``elapsed_s`` (a run number
+    repeats: each distinct one is spelt once)."""
+    n = len(rows)
+    runs, inverse = ((rows.run[:1], np.zeros(n, dtype=np.int64)) if n and (rows.run == rows.run[0]).all()
+                     else np.unique(rows.run, return_inverse=True))
+    run_words = np.array([f",{r}," for r in runs.tolist()], dtype=object)
+    return [_floats(rows.time, repeats=False), run_words[inverse.reshape(-1)].tolist(),
+            int_texts(rows.index), [","] * n, _floats(rows.elapsed, repeats=False)]
+
+
+def _tail_cells(pressures: list[np.ndarray], hide: list[np.ndarray], status: np.ndarray) -> list[list[str]]:
+    """The cells ``,IG,CG1,CG2,IG_status,CG1_status,CG2_status`` and the line end. A row's pressures
+    and statuses repeat together (a gauge gives a few digits), so where they do, each combination
+    is one text, spelt once: one string per row rather than four."""
+    tables = [_float_table(values, hidden, True) for values, hidden in zip(pressures, hide)]
+    words, codes = _status_table(status)
+    parts = [t for t in tables if t is not None] + ([(words, codes)] if codes is not None else [])
+    if len(parts) == 4 and math.prod(len(table) for table, _ in parts) < 2 ** 62:
+        combined = np.zeros(len(status), dtype=np.int64)
+        for table, index in parts:
+            combined = combined * len(table) + index
+        distinct, inverse = np.unique(combined, return_inverse=True)
+        if distinct.size * 4 < len(status):
+            texts: list[list[str]] = []
+            rest = distinct
+            for table, _ in reversed(parts):
+                rest, k = np.divmod(rest, len(table))
+                texts.insert(0, table[k].tolist())
+            joined = np.array(["".join(cells) for cells in zip(*texts)], dtype=object)
+            one: list[str] = joined[inverse.reshape(-1)].tolist()
+            return [one]
+    cols = [_floats(values, hidden, True) for values, hidden in zip(pressures, hide)]
+    return [*cols, _status_words(status)]
 
 
 def unit_factors(rf: RecordedFile, unit: PressureUnit) -> dict[int, float]:
@@ -179,25 +220,41 @@ def row_text(rows: Rows, keep_missing: bool, factors: dict[int, float] | None = 
     """The CSV lines (each ending in a line end) of a block of rows, formatted column by column;
     `factors` (unit_factors) converts the pressures."""
     status = rows.status
-    cols: list[list[str]] = [
-        *_iso_pieces(rows.time), _floats(rows.time), _ints(rows.run), _ints(rows.index),
-        _floats(rows.elapsed)]
-    seps = ["", "", *[","] * 20]
     earlier = rows.run == 0  # no status recorded: the stored value is all there is
     pressures = rows.pressures if factors is None else converted(rows, factors)
-    for c, values in enumerate(pressures):
-        blank = None if keep_missing else (status[:, c] != Status.OK) & ~earlier
-        cols.append(_floats(values, blank))
-    cols.append(_status_words(status))
-    return _interleave(cols, seps, len(rows))
+    hide = [np.isnan(values) if keep_missing else np.isnan(values) | ((status[:, c] != Status.OK) & ~earlier)
+            for c, values in enumerate(pressures)]
+    cols = [*_iso_pieces(rows.time), *_time_cells(rows), *_tail_cells(list(pressures), hide, status)]
+    return _interleave(cols, len(rows))
+
+
+_STATUS_KINDS = [int(code) for code in Status]  # the codes with a word; any other is spelt as its number
+_KIND = np.full(256, -1, dtype=np.int64)
+_KIND[_STATUS_KINDS] = np.arange(len(_STATUS_KINDS))
+_STATUS_TRIPLES = np.array([f",{status_name(a)},{status_name(b)},{status_name(c)}\n" for a in _STATUS_KINDS
+                            for b in _STATUS_KINDS for c in _STATUS_KINDS], dtype=object)
+
+
+def _status_table(status: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every combination of three known codes spelt once (``,ok,ok,over_range\n``) and each
+    row's entry; None for the entries where a row holds another code (a damaged file)."""
+    kind = _KIND[status]
+    if status.shape[1] != 3 or not (kind >= 0).all():
+        return _STATUS_TRIPLES, None
+    width = len(_STATUS_KINDS)
+    return _STATUS_TRIPLES, (kind[:, 0] * width + kind[:, 1]) * width + kind[:, 2]
 
 
 def _status_words(status: np.ndarray) -> list[str]:
-    """The status cells of each row as one text (``ok,ok,over_range``): a row's three codes
-    repeat from row to row, so each combination is spelt once."""
+    """The status cells of each row as one text after a comma, with the line end; a row's three
+    codes repeat from row to row, so each combination is spelt once."""
+    table, entries = _status_table(status)
+    if entries is not None:
+        triple: list[str] = table[entries].tolist()
+        return triple
     codes = status.astype(np.int64) @ (np.int64(1) << (8 * np.arange(status.shape[1], dtype=np.int64)))
     values, inverse = np.unique(codes, return_inverse=True)
-    words = np.array([",".join(_WORDS[(v >> (8 * np.arange(status.shape[1]))) & 255].tolist())
+    words = np.array(["," + ",".join(_WORDS[(v >> (8 * np.arange(status.shape[1]))) & 255].tolist()) + "\n"
                       for v in values.tolist()], dtype=object)
     out: list[str] = words[inverse.reshape(-1)].tolist()
     return out
@@ -270,10 +327,18 @@ def export_rows(rf: RecordedFile, out: TextIO, *, runs: list[int] | None = None,
     for start, stop in narrow(rf, spans, since, until):
         for rows in rf.blocks(start, stop, block):
             rows = select(rows, since, until)
-            if len(rows):
-                out.write(row_text(rows, keep_missing, factors))
-                written += len(rows)
+            for a in range(0, len(rows), FORMAT_ROWS):
+                out.write(row_text(_part(rows, a, a + FORMAT_ROWS), keep_missing, factors))
+            written += len(rows)
     return written
+
+
+def _part(rows: Rows, a: int, b: int) -> Rows:
+    """Rows a to b of a block (views, no copy)."""
+    if a == 0 and b >= len(rows):
+        return rows
+    return Rows(rows.start + a, rows.index[a:b], rows.elapsed[a:b], rows.ig[a:b], rows.cg1[a:b],
+                rows.cg2[a:b], rows.time[a:b], rows.run[a:b], rows.status[a:b])
 
 
 def event_rows(rf: RecordedFile, runs: list[int] | None, since: float | None,
