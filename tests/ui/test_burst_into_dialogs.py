@@ -14,6 +14,8 @@ import time
 import h5py
 import pytest
 from textual import events
+from textual.binding import Binding
+from textual.widgets import Input
 
 from tests.helpers import run_info, wait_until_async
 from viper_tui.alarms.engine import State
@@ -161,3 +163,42 @@ async def test_an_event_is_shown_once(monitor):
         assert [e.text for e in app.events_seen if e.kind is EventKind.MARK] == ["once"]
         assert sum(line.endswith("mark: once") for line in app.query_one("#log").lines) == 1
         await pilot.press("q", "y")
+
+
+class NeverReady(Modal[None]):
+    """A dialog that never says it is ready for keys (as if its walk's callback were lost)."""
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def compose(self):
+        yield Input(id="slow")
+
+    def _ready_for_keys(self) -> None:
+        pass
+
+
+class SlowDialogApp(ViperApp):
+    BINDINGS = [*ViperApp.BINDINGS, Binding("x", "slow", "Slow")]
+
+    def action_slow(self) -> None:
+        self.push_screen(NeverReady())
+
+
+async def test_keys_held_for_a_dialog_that_never_gets_ready_are_not_lost(tmp_path, serve_gauge, make_client):
+    server = serve_gauge(scenario="steady")
+    client = make_client(server.link)
+    path = tmp_path / "slow.h5"
+    with Store.open(path, run_info(start_time=time.time(), port=server.link, interval=0.2), fsync=False) as store:
+        app = SlowDialogApp(Recorder(client, store, interval=0.2), MonitorInfo(port=server.link, h5file=path))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until_async(pilot, lambda: app.rows_written >= 1)
+            burst(app, "x", "h", "i")
+            await wait_until_async(pilot, lambda: isinstance(app.screen, NeverReady))
+            await wait_until_async(pilot, lambda: app.screen.query_one(Input).value == "hi")  # after HOLD_LIMIT
+            await pilot.press("escape")
+            await wait_until_async(pilot, lambda: not isinstance(app.screen, Modal))
+            await pilot.press("q", "y")
+            await wait_until_async(pilot, lambda: not app.running)

@@ -10,10 +10,14 @@ dialog's Input binding only, which saved the default note).
 OrderedKeys holds a key until the one before it has been handled: it walked from the widget it
 was sent to up to the App (a callback queued behind it at each level, which every message pump
 runs in order), and then once more from the focused widget up (the messages its binding posted,
-such as Input.Submitted, are handled). While a dialog opens (until it says it is mounted and
-focused) or closes (until its result has been handed over, which may open the next one), keys
-wait too. Nothing is dropped or reordered; should a wait never end (a widget removed with our
-callback queued), the held keys go on after HOLD_LIMIT seconds.
+such as Input.Submitted, are handled). A character the focused widget takes (an Input's letter)
+needs no binding and the next key follows it at once. While a dialog opens (until it says it is
+mounted and focused) or closes (until its result has been handed over, which may open the next
+one), keys wait too. Nothing is dropped or reordered; should a wait never end (a widget removed
+with our callback queued), the held keys go on after HOLD_LIMIT seconds.
+
+The cost: the screen may repaint between two keys of a burst, as it does for a slow typist
+(benchmarks/bench_key_bursts.py).
 """
 
 from __future__ import annotations
@@ -88,11 +92,14 @@ class OrderedKeys(App[ReturnType]):
         self._arm_watchdog()
 
     async def _send(self, key: events.Key) -> None:
-        self._in_flight = key
         target: DOMNode = self.focused or self.screen
+        typed = isinstance(target, Widget) and target.check_consume_key(key.key, key.character)
         await super().on_event(key)  # priority bindings, else forwarded to `target`
+        if typed and key.is_forwarded:
+            return  # a character an Input takes: the next key may follow it into the same queue
+        self._in_flight = key
         if key.is_forwarded:
-            self._follow(key, target, lambda: self._settle(key))
+            self._follow(key, target, lambda: self._settle(key), own=True)
         else:
             self._settle(key)
 
@@ -105,26 +112,33 @@ class OrderedKeys(App[ReturnType]):
             self._in_flight = None
             self._moved()
 
-    def _follow(self, key: events.Key, node: MessagePump, then: Callable[[], None]) -> None:
-        """Run `then` once every pump from `node` up to the App has handled what it had queued."""
+    def _follow(self, key: events.Key, node: MessagePump, then: Callable[[], None], own: bool = False) -> None:
+        """Run `then` once every pump from `node` up to the App has handled what it had queued.
+
+        `own`: the walk behind the key itself, which ends early where a widget stopped it (a
+        screen's stop says nothing: Textual stops a key there that it still hands to the App).
+        """
         self._at, self._then = node, then
         self._at_screen = _screen_of(node)
 
         def step() -> None:
             if self._in_flight is not key or self._at is not node:
                 return  # given up on (HOLD_LIMIT), or its screen went and the walk went on
-            self._climb(key, node, then)
+            if own and key._stop_propagation and isinstance(node, Widget) and not isinstance(node, Screen):
+                self._done(key)  # a widget took it (a character into an Input): no binding ran
+            else:
+                self._climb(key, node, then, own)
 
         if not node.call_later(step):  # closed: its messages are gone, go on from its parent
-            self._climb(key, node, then)
+            self._climb(key, node, then, own)
 
-    def _climb(self, key: events.Key, node: MessagePump, then: Callable[[], None]) -> None:
+    def _climb(self, key: events.Key, node: MessagePump, then: Callable[[], None], own: bool) -> None:
         parent = node._parent
         if node is self or parent is None:
             self._at = self._at_screen = None
             then()
         else:
-            self._follow(key, parent, then)
+            self._follow(key, parent, then, own)
 
     def screen_removed(self, screen: Screen[Any]) -> None:
         """A dialog is gone, with the walk's callback perhaps in its queue: go on from the App."""
