@@ -202,3 +202,18 @@ async def test_keys_held_for_a_dialog_that_never_gets_ready_are_not_lost(tmp_pat
             await wait_until_async(pilot, lambda: not isinstance(app.screen, Modal))
             await pilot.press("q", "y")
             await wait_until_async(pilot, lambda: not app.running)
+
+
+async def test_a_bracketed_paste_after_m_goes_into_the_dialog(monitor):
+    """A terminal with bracketed paste sends the text as one Paste event: it waits for `m` like a key."""
+    app, _server, path = monitor()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_async(pilot, lambda: app.rows_written >= 1)
+        burst(app, "m")
+        app.post_message(events.Paste("valve V3 opened"))
+        burst(app, "enter")
+        await on_main_screen(pilot, app)
+        await wait_until_async(pilot, lambda: app.query_one("#chart").marks)
+        await pilot.press("q", "y")
+        await wait_until_async(pilot, lambda: not app.running)
+    assert events_in(path, "mark") == ["valve V3 opened"]

@@ -11,10 +11,12 @@ OrderedKeys holds a key until the one before it has been handled: it walked from
 was sent to up to the App (a callback queued behind it at each level, which every message pump
 runs in order), and then once more from the focused widget up (the messages its binding posted,
 such as Input.Submitted, are handled). A character the focused widget takes (an Input's letter)
-needs no binding and the next key follows it at once. While a dialog opens (until it says it is
-mounted and focused) or closes (until its result has been handed over, which may open the next
-one), keys wait too. Nothing is dropped or reordered; should a wait never end (a widget removed
-with our callback queued), the held keys go on after HOLD_LIMIT seconds.
+needs no binding and the next key follows it at once; so does a bracketed paste, which waits
+for the keys before it like a key (`m` and a paste in one read: the text goes into the dialog).
+While a dialog opens (until it says it is mounted and focused) or closes (until its result has
+been handed over, which may open the next one), keys wait too. Nothing is dropped or reordered;
+should a wait never end (a widget removed with our callback queued), the held keys go on after
+HOLD_LIMIT seconds.
 
 The cost: the screen may repaint between two keys of a burst, as it does for a slow typist
 (benchmarks/bench_key_bursts.py).
@@ -45,7 +47,7 @@ class OrderedKeys(App[ReturnType]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._held: deque[events.Key] = deque()
+        self._held: deque[events.Key | events.Paste] = deque()
         self._in_flight: events.Key | None = None
         self._dialogs_closing = 0  # dialogs dismissed whose result has not been handed over yet
         self._progress = 0
@@ -79,7 +81,7 @@ class OrderedKeys(App[ReturnType]):
         return self._in_flight is not None or self._dialogs_closing > 0 or opening
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             self._held.append(event)
             await self._release()
             return
@@ -91,7 +93,10 @@ class OrderedKeys(App[ReturnType]):
             await self._send(self._held.popleft())
         self._arm_watchdog()
 
-    async def _send(self, key: events.Key) -> None:
+    async def _send(self, key: events.Key | events.Paste) -> None:
+        if isinstance(key, events.Paste):  # bracketed paste: text for the focused widget, no binding
+            await super().on_event(key)
+            return
         target: DOMNode = self.focused or self.screen
         typed = isinstance(target, Widget) and target.check_consume_key(key.key, key.character)
         await super().on_event(key)  # priority bindings, else forwarded to `target`
