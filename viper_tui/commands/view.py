@@ -14,9 +14,16 @@ import shlex
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..files.follower import FileFollower
 from ..files.recorded import RecordedFileError
-from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from ..protocol.facts import PressureUnit
+from .exits import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
+from .export import parse_unit
+
+if TYPE_CHECKING:
+    from ..ui.viewer import ViewerApp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_port, default=8000, help="port for --web (default: 8000)")
     parser.add_argument("--max-sessions", type=_positive, default=4, metavar="N",
                         help="--web: at most N browser tabs (viewer processes) at once (default: 4)")
+    parser.add_argument("--unit", metavar="UNIT",
+                        help="display unit at start: Torr, mbar or Pa (default: the file's; `u` cycles; "
+                        "the file is not touched)")
     return parser
 
 
@@ -58,7 +68,35 @@ def _positive(text: str) -> int:
     return value
 
 
-def serve_web(path: Path, port: int, max_sessions: int) -> int:
+def web_command(path: Path, unit: PressureUnit | None) -> str:
+    """The viewer command textual-serve starts for each browser tab (the same display unit)."""
+    words = [sys.executable, "-m", "viper_tui", "view", str(path.resolve())]
+    return shlex.join(words + (["--unit", unit.label] if unit is not None else []))
+
+
+def viewer_app(follower: FileFollower, unit: PressureUnit | None) -> ViewerApp:
+    """The viewer on a checked file, showing `unit` at start (None: the file's own)."""
+    from ..ui import MonitorInfo
+    from ..ui.viewer import ViewerApp
+
+    runs = follower.state.runs
+    last = runs[-1] if runs else None
+    info = MonitorInfo(port=last.port if last else "-", protocol=last.protocol if last else "-",
+                       address=last.address if last else "-", h5file=follower.path,
+                       simulated=bool(last and last.simulated), unit=follower.unit,
+                       display_unit=unit.label if unit is not None else "")
+    return ViewerApp(follower, info)
+
+
+def _convertible(unit: str) -> bool:
+    try:
+        PressureUnit.parse(unit)
+    except ValueError:
+        return False
+    return True
+
+
+def serve_web(path: Path, port: int, max_sessions: int, unit: PressureUnit | None = None) -> int:
     """Serve `viper view FILE` through textual-serve, bound to the loopback address only.
 
     textual-serve starts one process per browser tab with the command below: a viewer, which
@@ -70,7 +108,7 @@ def serve_web(path: Path, port: int, max_sessions: int) -> int:
     except ImportError:
         print("viper view: --web needs textual-serve: pip install 'viper-tui[web]'", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    command = shlex.join([sys.executable, "-m", "viper_tui", "view", str(path.resolve())])
+    command = web_command(path, unit)
     server = GuardedServer(command, port=port, title=f"VIPER {path.name}", max_sessions=max_sessions)
     print(f"viper view: serving {path} on {server.url} (at most {max_sessions} tabs; Ctrl-C stops)", flush=True)
     try:
@@ -83,6 +121,11 @@ def serve_web(path: Path, port: int, max_sessions: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        unit = parse_unit(args.unit) if args.unit is not None else None
+    except UsageError as exc:
+        print(f"viper view: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
     follower = FileFollower(args.file, follow=not args.no_follow)
     try:
         follower.check()
@@ -94,21 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     if problem := theme_problem():
         print(f"viper view: {problem}", file=sys.stderr, flush=True)
         return EXIT_USAGE
+    if unit is not None and not _convertible(follower.unit):
+        print(f"viper view: warning: {args.file}: its unit {follower.unit!r} is not Torr, mbar or Pa: "
+              f"--unit {unit.label} ignored, values shown as recorded", file=sys.stderr, flush=True)
     if args.web:
-        return serve_web(follower.path, args.port, args.max_sessions)
+        return serve_web(follower.path, args.port, args.max_sessions, unit)
     if not sys.stdout.isatty() and "TEXTUAL_DRIVER" not in os.environ:  # textual-serve sets it
         print(f"viper view: {args.file}: needs a terminal (use `viper info` or `viper export` "
               "in scripts)", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    from ..ui import MonitorInfo
-    from ..ui.viewer import ViewerApp
-
-    runs = follower.state.runs
-    last = runs[-1] if runs else None
-    info = MonitorInfo(port=last.port if last else "-", protocol=last.protocol if last else "-",
-                       address=last.address if last else "-", h5file=follower.path,
-                       simulated=bool(last and last.simulated), unit=follower.unit)
-    app = ViewerApp(follower, info)
+    app = viewer_app(follower, unit)
     app.run()
     if follower.summary.failed or app.crash is not None:
         print(f"viper view: {follower.summary.reason}", file=sys.stderr, flush=True)

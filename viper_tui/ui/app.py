@@ -102,7 +102,10 @@ class ViperApp(BaseApp):
     def on_run_ended(self, message: RunEnded) -> None:
         self.summary = message.summary
         reason = terminal_safe(message.summary.reason)
-        self._log_line(f"# run ended: {reason}")
+        try:
+            self._log_line(f"# run ended: {reason}")
+        except NoMatches:
+            return  # taken after the app began to close (a quit in the same read): nothing to show it on
         severity: SeverityLevel = "error" if message.summary.failed else "information"
         self.notify(reason, title="Recording stopped", severity=severity, timeout=30, markup=False)
         self._update_badges()
@@ -198,7 +201,7 @@ class ViperApp(BaseApp):
         return [s for s in self._alarm_states() if s.state is State.RAISED]
 
     def on_event_happened(self, message: EventHappened) -> None:
-        super().on_event_happened(message)
+        """The alarms' part; Textual also calls BaseApp.on_event_happened (a handler per class)."""
         if message.event.kind is EventKind.ALARM:
             try:
                 self._show_alarms()

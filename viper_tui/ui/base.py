@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
 from textual.css.query import NoMatches
@@ -41,6 +41,7 @@ from ..text import event_line, sample_line, terminal_safe
 from .ascii import plain
 from .badges import BadgeBar
 from .history import History
+from .keys import OrderedKeys
 from .logpane import LogPane
 from .readouts import SHORT_HEIGHT, STALE_GRACE, STALE_INTERVALS, ReadoutRow
 from .screens import TableScreen
@@ -108,7 +109,7 @@ class RunEnded(Message):
         self.summary = summary
 
 
-class BaseApp(App[int]):
+class BaseApp(OrderedKeys[int]):
     """The shared screen; subclasses handle RunEnded and write the badges and the status bar."""
 
     CSS_PATH = Path(__file__).with_name("viper.tcss")  # absolute: a subclass in another folder finds it too

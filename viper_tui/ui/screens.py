@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from ..link.relays import SETTING_WORDS, RelaySetting, parse_setting
 from ..text import terminal_safe
 
 from ..config import MAX_INTERVAL, interval_allowed
+from .keys import OrderedKeys
 
 ResultType = TypeVar("ResultType")
 
@@ -38,15 +40,38 @@ class Modal(ModalScreen[ResultType]):
     a second Submitted or a second cancel would dismiss it again: with nothing left above the
     main screen that raised ScreenStackError and ended the recording, and with another modal
     above it, it would close that one instead. Every modal derives from this class.
+
+    The keys after the one that opened it, in the same read, are its own: the app holds them
+    (keys.OrderedKeys) until it is mounted and focused (`keys_ready`), and the keys after the
+    one that closed it until its result has been handed over (which may open the next dialog).
     """
 
     _dismissed = False
+    keys_ready = False  # the app holds keys for this dialog until it is mounted and focused
+
+    @on(events.Mount)
+    def _mounted_for_keys(self) -> None:
+        self.call_after_refresh(self._ready_for_keys)  # after every on_mount: focus is set
+
+    @on(events.Unmount)
+    def _gone_for_keys(self) -> None:
+        if isinstance(self.app, OrderedKeys):
+            self.app.screen_removed(self)
+
+    def _ready_for_keys(self) -> None:
+        self.keys_ready = True
+        if isinstance(self.app, OrderedKeys):
+            self.app.screen_ready()
 
     def dismiss(self, result: ResultType | None = None) -> AwaitComplete:
         if self._dismissed or not self.is_active:
             return AwaitComplete.nothing()  # type: ignore[no-untyped-call]  # on its way out, or not on top
         self._dismissed = True
-        return super().dismiss(result)
+        app = self.app
+        closing = super().dismiss(result)  # queues the result callback on the app that pushed it
+        if isinstance(app, OrderedKeys):
+            app.screen_closing()  # queued after that callback: keys wait for what it opens
+        return closing
 
 
 class NoteValidator(Validator):
