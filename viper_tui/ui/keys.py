@@ -38,7 +38,8 @@ from textual.timer import Timer
 
 ReturnType = TypeVar("ReturnType")
 
-HOLD_LIMIT = 1.0  # seconds held keys wait for a step that never comes before they go on
+HOLD_LIMIT = 3.0  # seconds held keys wait for a step that never comes before they go on (a loaded
+# machine may take over a second to open a dialog: keys released early would go to the main screen)
 
 
 class OrderedKeys(App[ReturnType]):
