@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--fast-seconds", type=float, default=60,
                         help="seconds at full speed, monitor and headless each (0: skip)")
     parser.add_argument("--skip-terminal", action="store_true", help="only the in-process memory figure")
+    parser.add_argument("--skip-memory", action="store_true",
+                        help="leave out the memory figure (300,000 samples fed under tracemalloc: minutes)")
     args = parser.parse_args()
     if not args.skip_terminal and shutil.which("tmux"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -211,6 +213,8 @@ def main() -> None:
                   f"{ms:.2f} ms CPU per sample at {rate:.1f} samples/s, {per_sample:.0f} terminal bytes "
                   f"per sample; headless {hms:.2f} ms at {hrate:.1f} samples/s "
                   f"(monitor/headless {ms / hms:.1f}x)")
+    if args.skip_memory:
+        return
     counts = (1_000, 100_000, 300_000)
     heaps = memory(counts)
     print("Python heap after " + "; ".join(f"{n:,} samples: {mb:.1f} MB" for n, mb in zip(counts, heaps))
