@@ -12,7 +12,6 @@ Figures only.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 import pathlib
@@ -21,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from _common import build_file
+from _common import NullSink, build_file
 from viper_tui.files.export import export_rows
 from viper_tui.files.info import analyse
 from viper_tui.files.recorded import RecordedFile
@@ -34,16 +33,6 @@ def build(path: pathlib.Path, rows: int) -> None:
     """Rows at 0.15 s, 20 samples paused every 100,000 rows."""
     build_file(path, rows, t0=T0, interval=INTERVAL, block=262144, pause_every=100_000, paused=20,
                drift_period=5000)
-
-
-class _Null(io.TextIOBase):
-    """Counts characters, keeps nothing: the export's own cost, not the terminal's."""
-
-    chars = 0
-
-    def write(self, s: str) -> int:
-        self.chars += len(s)
-        return len(s)
 
 
 def main() -> int:
@@ -60,7 +49,7 @@ def main() -> int:
                   f"{path.stat().st_size / 1e6:.1f} MB")
         with RecordedFile(path) as rf:
             rows = rf.rows
-            null = _Null()
+            null = NullSink()
             t0 = time.perf_counter()
             written = export_rows(rf, null)
             dt = time.perf_counter() - t0

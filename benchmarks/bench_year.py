@@ -13,7 +13,6 @@ of its own), as a restart does; a kept file grows by those. Figures only, no pas
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import pathlib
 import resource
@@ -24,7 +23,7 @@ import time
 
 import numpy as np
 
-from _common import build_file
+from _common import NullSink, build_file
 
 INTERVAL = 1.0
 BLOCK = 1 << 20
@@ -51,14 +50,6 @@ def peak_mib() -> float:
 def cpu_s() -> float:
     """CPU seconds of this process so far: on a shared, loaded machine wall time says little."""
     return time.process_time()
-
-
-class _Null(io.TextIOBase):
-    chars = 0
-
-    def write(self, s: str) -> int:
-        self.chars += len(s)
-        return len(s)
 
 
 # --- the measurements, each run in its own process ------------------------------------------------
@@ -181,7 +172,7 @@ def measure(what: str, path: str) -> None:
     elif what == "since":
         with RecordedFile(path) as rf:
             last = float(rf.read(rf.rows - 1000, rf.rows - 999).time[0])
-        null = _Null()
+        null = NullSink()
         t0, c0 = time.perf_counter(), cpu_s()
         with RecordedFile(path) as rf:
             written = export_rows(rf, null, since=last)
@@ -190,7 +181,7 @@ def measure(what: str, path: str) -> None:
               f"({(cpu_s() - c0) * 1000:.0f} ms CPU), "
               f"peak RSS {peak_mib():.0f} MiB")
     elif what == "full":
-        null = _Null()
+        null = NullSink()
         t0, c0 = time.perf_counter(), cpu_s()
         with RecordedFile(path) as rf:
             written = export_rows(rf, null)
